@@ -1,0 +1,37 @@
+# Two commands matter: `make run` and `make test`. Both build the environment first,
+# from the hash-pinned lock file, so they work on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test install lock bench check clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/cytobot console
+
+test: $(STAMP)
+	$(BIN)/cytobot content check
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: $(STAMP)
+	$(BIN)/cytobot content check
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+# Regenerate requirements.lock after changing dependencies in pyproject.toml (needs uv).
+lock:
+	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --no-header -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,76 @@
+"""The console adapter: a REPL that takes the same lines a chat user types."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.engine import Engine
+
+from .render import render_reply
+
+PROMPT = "crs> "
+QUIT = {"quit", "exit", ":q", "/quit", "/exit"}
+
+
+def history_file() -> Path:
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return Path(os.environ.get("CYTOBOT_HISTORY_FILE") or state / "cytobot" / "history")
+
+
+def _setup_history() -> Path | None:
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - not on every platform
+        return None
+    path = history_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            readline.read_history_file(path)
+        readline.set_history_length(1000)
+    except OSError:
+        return None
+    return path
+
+
+def _save_history(path: Path | None) -> None:
+    if path is None:
+        return
+    try:
+        import readline
+
+        readline.write_history_file(path)
+    except (ImportError, OSError):
+        pass
+
+
+def run_console(engine: Engine, console: Console | None = None) -> int:
+    console = console or Console()
+    history = _setup_history() if sys.stdin.isatty() else None
+    info = engine.catalog.info
+    console.print(
+        f"[bold]cytobot[/] console · {info.name} v{info.version}. "
+        f"Type [cyan]help[/], [cyan]compare severity[/], [cyan]topic IL-6[/]… ([cyan]quit[/] or Ctrl-D to leave)"
+    )
+    try:
+        while True:
+            try:
+                line = input(PROMPT)
+            except EOFError:
+                console.print()
+                break
+            except KeyboardInterrupt:
+                console.print()
+                continue
+            if line.strip().casefold() in QUIT:
+                break
+            if not line.strip():
+                continue
+            console.print(render_reply(engine.execute(line)))
+    finally:
+        _save_history(history)
+    return 0

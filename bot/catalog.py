@@ -1,0 +1,79 @@
+"""The pack made searchable: matchers for every kind of name, and the search index."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from .loader import Pack
+from .matcher import Matcher
+from .schema import Aspect, Comparison, Fact, Section, Source, Topic
+from .search import Document, SearchIndex
+
+
+class Catalog:
+    def __init__(self, pack: Pack):
+        self.pack = pack
+        self.info = pack.info
+        self.topics: dict[str, Topic] = {t.id: t for t in pack.topics}
+        self.comparisons: dict[str, Comparison] = {c.id: c for c in pack.comparisons}
+        self.facts: dict[str, Fact] = {f.id: f for f in pack.facts}
+        self.sources: dict[str, Source] = dict(pack.sources)
+        self.topic_names: Matcher[Topic] = Matcher((t, t.id, (*t.aliases, t.title)) for t in pack.topics)
+        self.comparison_names: Matcher[Comparison] = Matcher((c, c.id, (*c.aliases, c.title)) for c in pack.comparisons)
+        self.fact_names: Matcher[Fact] = Matcher((f, f.id, ()) for f in pack.facts)
+        self.source_names: Matcher[Source] = Matcher((s, s.id, (s.title,)) for s in pack.sources.values())
+        self._sections = {t.id: Matcher((s, s.id, (*s.aliases, s.title)) for s in t.sections) for t in pack.topics}
+        self._aspects = {c.id: Matcher((a, a.id, (*a.aliases, a.title)) for a in c.aspects) for c in pack.comparisons}
+
+    @property
+    def default_comparison(self) -> Comparison | None:
+        if self.info.default_comparison:
+            return self.comparisons.get(self.info.default_comparison)
+        return next(iter(self.comparisons.values()), None)
+
+    def section_names(self, topic: Topic) -> Matcher[Section]:
+        return self._sections[topic.id]
+
+    def aspect_names(self, comparison: Comparison) -> Matcher[Aspect]:
+        return self._aspects[comparison.id]
+
+    def comparison_between(self, a: str, b: str) -> Comparison | None:
+        for c in self.comparisons.values():
+            if {c.left, c.right} == {a, b}:
+                return c
+        return None
+
+    @cached_property
+    def examples(self) -> dict[str, str]:
+        """Names from this pack for help texts and hints, so the engine never assumes a subject."""
+        topic = next(iter(self.topics.values()), None)
+        with_sections = next((t for t in self.topics.values() if t.sections), None)
+        comparison = self.default_comparison
+        fact = next(iter(self.facts.values()), None)
+        source = next(iter(self.sources.values()), None)
+        return {
+            "topic": (topic.aliases[0] if topic and topic.aliases else topic.id if topic else "<name>"),
+            "section": f"{with_sections.id} {with_sections.sections[0].id}" if with_sections else "<name> <section>",
+            "aspect": comparison.aspects[0].id if comparison else "<aspect>",
+            "pair": f"{comparison.left} {comparison.right}" if comparison else "<left> <right>",
+            "word": (fact.tags[0] if fact else topic.id if topic else "<word>"),
+            "source": source.id if source else "<id>",
+        }
+
+    @cached_property
+    def search_index(self) -> SearchIndex:
+        """Built on first search, so one-shot commands such as `ask help` never pay for it."""
+        docs: list[Document] = []
+        for t in self.topics.values():
+            docs.append(Document("topic", t.title, t.summary, f"topic {t.id}", " ".join((*t.aliases, *t.tags))))
+            for s in t.sections:
+                text = " ".join((s.body, *(n.text for n in s.notes)))
+                docs.append(Document("section", f"{t.title}: {s.title}", text, f"topic {t.id} {s.id}", " ".join(s.aliases)))
+        for c in self.comparisons.values():
+            left, right = self.topics[c.left].title, self.topics[c.right].title
+            for a in c.aspects:
+                text = " ".join((f"{left}: {a.left}", f"{right}: {a.right}", *(n.text for n in a.notes)))
+                docs.append(Document("aspect", f"{c.title}: {a.title}", text, f"compare {c.left} {c.right} {a.id}", " ".join(a.aliases)))
+        for f in self.facts.values():
+            docs.append(Document("fact", f"Fact {f.id}", f.text, f"fact {f.id}", " ".join(f.tags)))
+        return SearchIndex(docs)

@@ -1,0 +1,223 @@
+"""The engine: one entry point for every adapter. Text or typed options in, a Reply out.
+
+It never raises on user input. Problems the user can fix become a private error card that
+says what to type; anything unexpected is logged and answered with a polite apology.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+from .cards import CardMaker
+from .catalog import Catalog
+from .commands import REGISTRY, CommandSpec, Context, ParamKind, ParamSpec, UserError, context_args
+from .loader import Pack, content_dir_from_env, load_pack
+from .matcher import Matcher
+from .normalize import clean_input, normalize, shorten
+from .reply import Action, ActionKind, CardKind, Field, Reply, Visibility
+
+__all__ = ["Choice", "CommandSpec", "Engine", "ParamKind", "ParamSpec", "command_names"]
+
+log = logging.getLogger(__name__)
+
+MAX_INPUT = 500  # characters of a command line, after cleaning
+CHOICE_TEXT = 100  # Discord's autocomplete limit; harmless elsewhere
+PUBLIC_WORD = "public"
+SHARE_LABEL = "Share in channel"
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """An autocomplete choice: what to show, and what to fill in."""
+
+    label: str
+    value: str
+
+
+@lru_cache(maxsize=8)
+def command_names(registry: tuple[CommandSpec, ...]) -> Matcher[CommandSpec]:
+    return Matcher((spec, spec.name, spec.aliases) for spec in registry)
+
+
+class Engine:
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        prefix: str = "/crs",
+        clock: Callable[[], datetime] | None = None,
+        rng: random.Random | None = None,
+        registry: tuple[CommandSpec, ...] = REGISTRY,
+    ):
+        self.catalog = catalog
+        self.prefix = prefix
+        self.registry = registry
+        self._names = command_names(registry)
+        self._ctx = Context(
+            catalog=catalog,
+            cards=CardMaker(catalog),
+            prefix=prefix,
+            clock=clock or (lambda: datetime.now(timezone.utc)),
+            rng=rng or random.Random(),
+            registry=registry,
+        )
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def load(cls, directory: str | Path, **kwargs) -> Engine:
+        """Load the pack in `directory`; raises bot.loader.PackError if it is broken."""
+        return cls(Catalog(load_pack(directory)), **kwargs)
+
+    @classmethod
+    def from_env(cls, **kwargs) -> Engine:
+        return cls.load(content_dir_from_env(), **kwargs)
+
+    @classmethod
+    def from_pack(cls, pack: Pack, **kwargs) -> Engine:
+        return cls(Catalog(pack), **kwargs)
+
+    @property
+    def commands(self) -> tuple[CommandSpec, ...]:
+        return self.registry
+
+    # ------------------------------------------------------------------ answering
+
+    def execute(self, line: str, *, public: bool = False) -> Reply:
+        """Answer a line as typed in chat: "/crs compare severity", "topic il6 public", ""."""
+        try:
+            text = clean_input(line if isinstance(line, str) else str(line))
+            if len(text) > MAX_INPUT:
+                return self._error(
+                    f"That is {len(text):,} characters long; I can look up at most {MAX_INPUT}.",
+                    (self._ctx.hint("help"),),
+                    "Too long",
+                )
+            words = text.split()
+            if words and normalize(words[0]) == normalize(self.prefix) and normalize(self.prefix):
+                words = words[1:]
+            if len(words) > 1 and words[-1].casefold() == PUBLIC_WORD:
+                public, words = True, words[:-1]
+            if not words:
+                return self._run(self._names.exact("help"), {}, public)
+            spec = self._names.exact(words[0])
+            rest = " ".join(words[1:])
+            if spec is None:
+                return self._fallback(" ".join(words), public)
+            return self._run(spec, spec.parse_text(self._ctx, rest), public)
+        except Exception:  # never let user input crash an adapter
+            log.exception("unexpected error answering %r", shorten(str(line), 200))
+            return self._internal_error()
+
+    def invoke(self, name: str, args: Mapping[str, object] | None = None, *, public: bool = False) -> Reply:
+        """Answer typed options (Discord): `invoke("compare", {"aspect": "severity"})`."""
+        try:
+            spec = self._names.exact(name or "")
+            if spec is None:
+                return self._unknown_command(clean_input(str(name)))
+            cleaned = {k: clean_input(v) for k, v in context_args(args or {}).items()}
+            too_long = [k for k, v in cleaned.items() if len(v) > MAX_INPUT]
+            if too_long:
+                return self._error(f"The {too_long[0]} option is longer than {MAX_INPUT} characters.", (), "Too long")
+            return self._run(spec, cleaned, public)
+        except Exception:
+            log.exception("unexpected error invoking %r", name)
+            return self._internal_error()
+
+    def _run(self, spec: CommandSpec | None, args: dict[str, str], public: bool) -> Reply:
+        assert spec is not None
+        try:
+            answer = spec.handler(self._ctx, args)
+        except UserError as exc:
+            return self._error(exc.message, exc.hints, exc.title)
+        visibility = Visibility.PUBLIC if public else Visibility.PRIVATE
+        actions: tuple[Action, ...] = ()
+        if not public and answer.command:
+            actions = (Action(ActionKind.SHARE, SHARE_LABEL, answer.command),)
+        return Reply(answer.cards, visibility, actions, command=answer.command)
+
+    def _fallback(self, text: str, public: bool) -> Reply:
+        """Not a command: perhaps a topic ("/crs il6") or an aspect ("/crs severity")."""
+        first = text.split()[0]
+        command_match = self._names.lookup(first)
+        if command_match.item is None or command_match.exact is False:
+            topic = self.catalog.topic_names.exact(text)
+            if topic is not None:
+                return self._run(self._names.exact("topic"), {"query": text}, public)
+            default = self.catalog.default_comparison
+            if default is not None and self.catalog.aspect_names(default).exact(text) is not None:
+                return self._run(self._names.exact("compare"), {"aspect": text}, public)
+        return self._unknown_command(first)
+
+    def _unknown_command(self, word: str) -> Reply:
+        ctx = self._ctx
+        match = self._names.lookup(word)
+        hints = tuple(ctx.hint(c.item.usage) for c in match.suggestions[:2] if c.score >= 60)
+        topics = self.catalog.topic_names.ranked(word, limit=2)
+        hints += tuple(ctx.hint(f"topic {c.item.id}") for c in topics if c.score >= 70)
+        return self._error(
+            f"I don't know the command {ctx.quote(word)}." if normalize(word) else "I couldn't read that command.",
+            hints + (ctx.hint("help"),),
+            "Unknown command",
+        )
+
+    def _error(self, message: str, hints: tuple[str, ...], title: str) -> Reply:
+        fields = (Field("Try", "\n".join(dict.fromkeys(hints))),) if hints else ()
+        card = self._ctx.cards.card(title, body=message, fields=fields, kind=CardKind.ERROR)
+        return Reply((card,), Visibility.PRIVATE, is_error=True)
+
+    def _internal_error(self) -> Reply:
+        return self._error(
+            "Something went wrong on my side. It has been logged; please try again.",
+            (self._ctx.hint("help"),),
+            "Sorry, that failed",
+        )
+
+    # ------------------------------------------------------------------ autocomplete
+
+    def complete(
+        self, kind: ParamKind, prefix: str, *, limit: int = 25, context: Mapping[str, str] | None = None
+    ) -> list[Choice]:
+        """Choices for a partly typed option, best first, from the same matcher as lookups."""
+        try:
+            text = clean_input(prefix or "")[:MAX_INPUT]
+            kind = ParamKind(kind)
+            cat = self.catalog
+            if kind is ParamKind.TOPIC:
+                pairs = [(f"{c.item.title}", c.item.id) for c in cat.topic_names.complete(text, limit)]
+            elif kind is ParamKind.COMPARISON:
+                pairs = [(c.item.title, c.item.id) for c in cat.comparison_names.complete(text, limit)]
+            elif kind is ParamKind.ASPECT:
+                comparison = self._comparison_for(context or {})
+                if comparison is None:
+                    return []
+                pairs = [(c.item.title, c.item.id) for c in cat.aspect_names(comparison).complete(text, limit)]
+            elif kind is ParamKind.FACT:
+                specials = [("Today's fact", "today"), ("A random fact", "random")]
+                specials = [p for p in specials if not text or p[1].startswith(text.casefold())]
+                pairs = specials + [(f"{c.item.id}: {c.item.text}", c.item.id) for c in cat.fact_names.complete(text, limit)]
+            elif kind is ParamKind.SOURCE:
+                pairs = [(f"{c.item.id}: {c.item.title}", c.item.id) for c in cat.source_names.complete(text, limit)]
+            elif kind is ParamKind.COMMAND:
+                pairs = [(f"{c.item.name}: {c.item.summary}", c.item.name) for c in self._names.complete(text, limit)]
+            else:
+                return []
+            return [Choice(shorten(label, CHOICE_TEXT), value[:CHOICE_TEXT]) for label, value in pairs[:limit]]
+        except Exception:
+            log.exception("autocomplete failed for %s %r", kind, prefix)
+            return []
+
+    def _comparison_for(self, context: Mapping[str, str]):
+        left, right = context.get("left", "") or "", context.get("right", "") or ""
+        if left and right:
+            a = self.catalog.topic_names.lookup(clean_input(left)).item
+            b = self.catalog.topic_names.lookup(clean_input(right)).item
+            if a is not None and b is not None:
+                return self.catalog.comparison_between(a.id, b.id)
+        return self.catalog.default_comparison

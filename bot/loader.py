@@ -1,0 +1,378 @@
+"""Load a content pack from a directory of YAML files, validating it as a whole.
+
+YAML is read with the safe loader only. Every problem names the file, the line and what to
+change, and a pack with any problem is refused whole: half a pack is worse than none for
+medical reference text.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .normalize import normalize
+from .schema import Comparison, Fact, PackFile, PackInfo, Source, Topic
+
+MAX_FILE_BYTES = 2_000_000
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PackProblem:
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+class PackError(Exception):
+    """The pack cannot be used; `problems` lists every reason found."""
+
+    def __init__(self, problems: list[PackProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A validated content pack. Lookup structures live in `bot.catalog`, not here."""
+
+    directory: Path
+    info: PackInfo
+    sources: dict[str, Source]
+    topics: tuple[Topic, ...]
+    comparisons: tuple[Comparison, ...]
+    facts: tuple[Fact, ...]
+    files: tuple[str, ...] = field(default=())
+
+
+def bundled_content_dir() -> Path:
+    """The pack shipped with cytobot: inside the wheel, or `content/` beside `bot/` in a checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_bundled_content", here.parent / "content"):
+        if candidate.is_dir():
+            return candidate
+    return here.parent / "content"
+
+
+def content_dir_from_env() -> Path:
+    """`CYTOBOT_CONTENT_DIR` if set, else the bundled pack; never the working directory."""
+    value = os.environ.get("CYTOBOT_CONTENT_DIR", "").strip()
+    return Path(value).expanduser().resolve() if value else bundled_content_dir()
+
+
+# --------------------------------------------------------------------------- YAML reading
+
+
+@dataclass
+class _File:
+    name: str
+    data: Any
+    lines: dict[Path_, int]
+
+    def line(self, path: Path_) -> int | None:
+        """Line of the deepest node along `path` that exists."""
+        for end in range(len(path), -1, -1):
+            found = self.lines.get(tuple(path[:end]))
+            if found is not None:
+                return found
+        return None
+
+
+def _read_yaml(path: Path, name: str, problems: list[PackProblem]) -> _File | None:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            problems.append(PackProblem(name, None, f"file is larger than {MAX_FILE_BYTES} bytes: split it"))
+            return None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(PackProblem(name, None, f"file is not UTF-8 text ({exc.reason}): save it as UTF-8"))
+        return None
+    except OSError as exc:
+        problems.append(PackProblem(name, None, f"cannot read file: {exc.strerror}"))
+        return None
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                problems.append(PackProblem(name, None, "file is empty: add a mapping such as `topics:` or delete the file"))
+                return None
+            lines: dict[Path_, int] = {}
+            dup = _walk(node, (), lines)
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = exc.problem or exc.context or "invalid YAML"
+        problems.append(PackProblem(name, line, f"YAML syntax error: {what}; fix the YAML at this line"))
+        return None
+    except yaml.YAMLError as exc:
+        problems.append(PackProblem(name, None, f"YAML error: {exc}"))
+        return None
+    for key, line in dup:
+        problems.append(PackProblem(name, line, f"duplicate key '{key}': each key may appear once in a mapping"))
+    if not isinstance(data, dict):
+        problems.append(
+            PackProblem(name, 1, f"top level must be a mapping (e.g. `topics:`), not {_type_name(data)}")
+        )
+        return None
+    return _File(name, data, lines)
+
+
+def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> list[tuple[str, int]]:
+    """Record the line of every node by its path; report duplicate mapping keys."""
+    lines[path] = node.start_mark.line + 1
+    dups: list[tuple[str, int]] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                dups.append((key, key_node.start_mark.line + 1))
+            seen.add(key)
+            dups += _walk(value_node, path + (key,), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            dups += _walk(item, path + (index,), lines)
+    return dups
+
+
+def _type_name(value: Any) -> str:
+    return {
+        str: "text",
+        int: "a number",
+        float: "a number",
+        bool: "true/false",
+        list: "a list",
+        dict: "a mapping",
+        type(None): "empty",
+    }.get(type(value), type(value).__name__)
+
+
+# --------------------------------------------------------------------------- validation messages
+
+
+def _dotted(path: Iterable[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _describe(err: dict[str, Any], data: Any) -> str:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    value = err.get("input")
+    where = _dotted(loc)
+    owner = _owner_id(data, loc)
+    prefix = f"{where}{f' (in {owner})' if owner else ''}"
+    if kind == "extra_forbidden":
+        return f"{prefix}: unknown key '{loc[-1]}': remove it or check its spelling"
+    if kind == "missing":
+        return f"{prefix}: missing required field '{loc[-1]}': add it"
+    if kind == "string_too_long":
+        return (
+            f"{prefix}: text is {len(value)} characters; the limit is {ctx.get('max_length')}: shorten it"
+        )
+    if kind == "string_too_short":
+        return f"{prefix}: must not be empty: write some text"
+    if kind == "string_pattern_mismatch":
+        if loc and loc[-1] == "url":
+            return f"{prefix}: '{value}' is not a web address: use http(s)://…"
+        return f"{prefix}: '{value}' is not a valid id: use lowercase letters, digits and hyphens (e.g. 'il-6')"
+    if kind == "too_short":
+        return f"{prefix}: needs at least {ctx.get('min_length', 1)} item(s)"
+    if kind in {"string_type", "tuple_type", "list_type", "model_type", "model_attributes_type", "dict_type"}:
+        expected = {
+            "string_type": "text",
+            "tuple_type": "a list",
+            "list_type": "a list",
+            "model_type": "a mapping",
+            "model_attributes_type": "a mapping",
+            "dict_type": "a mapping",
+        }[kind]
+        quote = ""
+        if expected == "text" and isinstance(value, (bool, int, float)):
+            quote = f" (YAML read it as {_type_name(value)}: put the value in quotes)"
+        return f"{prefix}: expected {expected}, got {_type_name(value)}{quote}"
+    return f"{prefix}: {err['msg']}"
+
+
+def _owner_id(data: Any, loc: tuple[Any, ...]) -> str | None:
+    """Name the innermost entity with an id along `loc`, so messages say which topic etc."""
+    names = {"topics": "topic", "sources": "source", "comparisons": "comparison", "facts": "fact",
+             "sections": "section", "aspects": "aspect"}
+    found: list[str] = []
+    node = data
+    for i, part in enumerate(loc):
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(part, int) and isinstance(node, dict) and isinstance(node.get("id"), str):
+            kind = names.get(str(loc[i - 1]), "item") if i else "item"
+            found.append(f"{kind} '{node['id']}'")
+    return ", ".join(found) or None
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _pack_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file())
+
+
+def load_pack(directory: str | os.PathLike[str]) -> Pack:
+    """Load and validate the pack in `directory`; raise PackError listing every problem."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise PackError([PackProblem(str(root), None, "content directory does not exist: check CYTOBOT_CONTENT_DIR")])
+    problems: list[PackProblem] = []
+    files = _pack_files(root)
+    if not files:
+        raise PackError([PackProblem(str(root), None, "no .yaml files found: a pack needs at least pack.yaml")])
+
+    parsed: list[tuple[_File, PackFile]] = []
+    for path in files:
+        name = str(path.relative_to(root))
+        f = _read_yaml(path, name, problems)
+        if f is None:
+            continue
+        try:
+            parsed.append((f, PackFile.model_validate(f.data)))
+        except ValidationError as exc:
+            for err in exc.errors():
+                problems.append(PackProblem(name, f.line(tuple(err["loc"])), _describe(err, f.data)))
+
+    if problems:
+        # Cross-file checks would only repeat these (a rejected sources.yaml leaves every citation dangling).
+        problems.append(PackProblem(str(root), None, "cross-file checks (ids, aliases, references) run once every file above is valid"))
+        raise PackError(problems)
+    pack = _check_whole(root, parsed, problems)
+    if problems:
+        raise PackError(problems)
+    assert pack is not None
+    return pack
+
+
+class _Registry:
+    """Tracks where each id/alias was first defined, to report clashes across files."""
+
+    def __init__(self, what: str, problems: list[PackProblem]):
+        self.what = what
+        self.problems = problems
+        self.seen: dict[str, tuple[str, int | None, str, object]] = {}
+
+    def add(self, key: str, shown: str, file: str, line: int | None, owner: str, ident: object = None) -> None:
+        """`ident` tells entities apart: the same alias twice on one entity is harmless."""
+        if not key:
+            self.problems.append(PackProblem(file, line, f"{self.what} '{shown}' has no letters or digits: change it"))
+            return
+        if key in self.seen:
+            other_file, other_line, other_owner, other_ident = self.seen[key]
+            if ident is not None and other_ident == ident:
+                return  # an alias repeating its own id or another alias of the same thing is harmless
+            where = f"{other_file}:{other_line}" if other_line else other_file
+            self.problems.append(
+                PackProblem(file, line, f"{self.what} '{shown}' of {owner} is already used by {other_owner} ({where}): rename one")
+            )
+            return
+        self.seen[key] = (file, line, owner, ident)
+
+
+def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: list[PackProblem]) -> Pack | None:
+    info: PackInfo | None = None
+    info_at = ""
+    info_line: int | None = None
+    sources: dict[str, Source] = {}
+    topics: list[Topic] = []
+    comparisons: list[Comparison] = []
+    facts: list[Fact] = []
+    refs: list[tuple[str, str, int | None, str]] = []  # (source id, file, line, who)
+    topic_refs: list[tuple[str, str, int | None, str]] = []
+
+    source_ids = _Registry("source id", problems)
+    names = _Registry("name", problems)  # ids and aliases of topics and comparisons share one namespace
+    fact_ids = _Registry("fact id", problems)
+
+    for f, pf in parsed:
+        if pf.pack is not None:
+            if info is not None:
+                problems.append(PackProblem(f.name, f.line(("pack",)), f"`pack:` is already defined in {info_at}: keep one"))
+            else:
+                info, info_at, info_line = pf.pack, f.name, f.line(("pack", "default_comparison"))
+        for i, s in enumerate(pf.sources):
+            source_ids.add(s.id, s.id, f.name, f.line(("sources", i)), f"source '{s.id}'")
+            sources.setdefault(s.id, s)
+        for i, t in enumerate(pf.topics):
+            at = ("topics", i)
+            owner = f"topic '{t.id}'"
+            for j, alias in enumerate((t.id, *t.aliases)):
+                names.add(normalize(alias), alias, f.name, f.line(at + (("aliases", j - 1) if j else ("id",))), owner, (f.name, at))
+            refs += [(s, f.name, f.line(at + ("sources", k)), owner) for k, s in enumerate(t.sources)]
+            _check_children(f, at, "sections", t.sections, owner, problems, refs)
+            topics.append(t)
+        for i, c in enumerate(pf.comparisons):
+            at = ("comparisons", i)
+            owner = f"comparison '{c.id}'"
+            for j, alias in enumerate((c.id, *c.aliases)):
+                names.add(normalize(alias), alias, f.name, f.line(at + (("aliases", j - 1) if j else ("id",))), owner, (f.name, at))
+            refs += [(s, f.name, f.line(at + ("sources", k)), owner) for k, s in enumerate(c.sources)]
+            topic_refs += [(c.left, f.name, f.line(at + ("left",)), owner), (c.right, f.name, f.line(at + ("right",)), owner)]
+            if c.left == c.right:
+                problems.append(PackProblem(f.name, f.line(at + ("right",)), f"{owner} compares '{c.left}' with itself: pick two topics"))
+            _check_children(f, at, "aspects", c.aspects, owner, problems, refs)
+            comparisons.append(c)
+        for i, fact in enumerate(pf.facts):
+            fact_ids.add(fact.id, fact.id, f.name, f.line(("facts", i, "id")), f"fact '{fact.id}'")
+            refs.append((fact.source, f.name, f.line(("facts", i, "source")), f"fact '{fact.id}'"))
+            facts.append(fact)
+
+    for sid, file, line, who in refs:
+        if sid not in sources:
+            problems.append(PackProblem(file, line, f"{who} cites source '{sid}', which no file defines: add it to sources or fix the id"))
+    topic_ids = {t.id for t in topics}
+    for tid, file, line, who in topic_refs:
+        if tid not in topic_ids:
+            problems.append(PackProblem(file, line, f"{who} refers to topic '{tid}', which no file defines: fix the id"))
+    if info is None:
+        if parsed or not problems:
+            problems.append(PackProblem(str(root), None, "no file defines `pack:` (id, name, version, description, disclaimer): add pack.yaml"))
+        return None
+    if info.default_comparison and info.default_comparison not in {c.id for c in comparisons}:
+        problems.append(
+            PackProblem(info_at, info_line, f"default_comparison '{info.default_comparison}' is not a comparison id: fix it or remove it")
+        )
+    if "not medical advice" not in info.disclaimer.casefold() and "not advice" not in info.disclaimer.casefold():
+        problems.append(PackProblem(info_at, None, "disclaimer must say the text is 'not medical advice' (or 'not advice')"))
+    return Pack(root, info, sources, tuple(topics), tuple(comparisons), tuple(facts), tuple(f.name for f, _ in parsed))
+
+
+def _check_children(
+    f: _File, at: Path_, key: str, children: Iterable[Any], owner: str,
+    problems: list[PackProblem], refs: list[tuple[str, str, int | None, str]],
+) -> None:
+    """Sections of a topic / aspects of a comparison: ids and aliases unique within their parent."""
+    local = _Registry(f"{key[:-1]} name", problems)
+    for i, child in enumerate(children):
+        path = at + (key, i)
+        who = f"{key[:-1]} '{child.id}' of {owner}"
+        for j, alias in enumerate((child.id, *child.aliases)):
+            local.add(normalize(alias), alias, f.name, f.line(path + (("aliases", j - 1) if j else ("id",))), who, (f.name, path))
+        refs += [(s, f.name, f.line(path + ("sources", k)), who) for k, s in enumerate(child.sources)]
+        for n, note in enumerate(child.notes):
+            refs += [(s, f.name, f.line(path + ("notes", n, "sources", k)), who) for k, s in enumerate(note.sources)]
+

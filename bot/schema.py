@@ -1,0 +1,118 @@
+"""Schema of a content pack: what each YAML file may hold.
+
+A pack is a directory of YAML files. Each file is a mapping with any of the top-level keys
+of `PackFile`; the loader merges the files and then checks what spans files (duplicate ids
+and aliases, references to sources, topics and the default comparison).
+
+Limits on text lengths keep every card inside what Slack and Discord accept once rendered.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=48, pattern=ID_PATTERN)]
+Alias = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+MAX_SUMMARY = 800
+MAX_SECTION_BODY = 1800
+MAX_NOTE = 600
+MAX_ASPECT_CELL = 400
+MAX_FACT = 200
+MAX_CITATION = 400
+MAX_DISCLAIMER = 400
+
+
+def text(max_length: int) -> type[str]:
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)]  # type: ignore[return-value]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Note(Strict):
+    """A cited clarification attached where the seed article is imprecise or incomplete."""
+
+    text: text(MAX_NOTE)  # type: ignore[valid-type]
+    sources: tuple[Id, ...] = Field(min_length=1)
+
+
+class PackInfo(Strict):
+    id: Id
+    name: Title
+    version: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    description: text(MAX_SUMMARY)  # type: ignore[valid-type]
+    disclaimer: text(MAX_DISCLAIMER)  # type: ignore[valid-type]
+    default_comparison: Id | None = None
+
+
+class Source(Strict):
+    id: Id
+    title: Title
+    citation: text(MAX_CITATION)  # type: ignore[valid-type]
+    url: Annotated[str, StringConstraints(max_length=300, pattern=r"^https?://\S+$")] | None = None
+    caveat: text(MAX_NOTE) | None = None  # type: ignore[valid-type]
+
+
+class Section(Strict):
+    id: Id
+    title: Title
+    body: text(MAX_SECTION_BODY)  # type: ignore[valid-type]
+    aliases: tuple[Alias, ...] = ()
+    sources: tuple[Id, ...] = ()
+    notes: tuple[Note, ...] = ()
+
+
+class Topic(Strict):
+    id: Id
+    title: Title
+    aliases: tuple[Alias, ...] = ()
+    summary: text(MAX_SUMMARY)  # type: ignore[valid-type]
+    sources: tuple[Id, ...] = Field(min_length=1)
+    sections: tuple[Section, ...] = ()
+    tags: tuple[Tag, ...] = ()
+
+
+class Aspect(Strict):
+    id: Id
+    title: Title
+    aliases: tuple[Alias, ...] = ()
+    left: text(MAX_ASPECT_CELL)  # type: ignore[valid-type]
+    right: text(MAX_ASPECT_CELL)  # type: ignore[valid-type]
+    sources: tuple[Id, ...] = ()
+    notes: tuple[Note, ...] = ()
+
+
+class Comparison(Strict):
+    id: Id
+    title: Title
+    left: Id
+    right: Id
+    aliases: tuple[Alias, ...] = ()
+    summary: text(MAX_SUMMARY) | None = None  # type: ignore[valid-type]
+    sources: tuple[Id, ...] = Field(min_length=1)
+    aspects: tuple[Aspect, ...] = Field(min_length=1)
+
+
+class Fact(Strict):
+    id: Id
+    text: text(MAX_FACT)  # type: ignore[valid-type]
+    tags: tuple[Tag, ...] = Field(min_length=1)
+    source: Id
+
+
+class PackFile(Strict):
+    """One YAML file of a pack. Every key is optional; the pack as a whole must have `pack`."""
+
+    pack: PackInfo | None = None
+    sources: tuple[Source, ...] = ()
+    topics: tuple[Topic, ...] = ()
+    comparisons: tuple[Comparison, ...] = ()
+    facts: tuple[Fact, ...] = ()
