@@ -393,15 +393,17 @@ def cmd_fact(ctx: Context, args: Args) -> Answer:
         raise UserError("This content pack has no facts.", (ctx.hint("list"),), "No facts")
     key = which.casefold()
     if key == "today":
-        fact, title = fact_of_the_day(ctx, ctx.clock()), "Fact of the day"
+        fact = fact_of_the_day(ctx, ctx.clock())
     elif key in ("", "random"):
-        fact, title = ctx.rng.choice(facts), "Did you know?"
+        fact = ctx.rng.choice(facts)
     else:
         match = ctx.catalog.fact_names.lookup(which)
         if match.item is None:
             hints = _suggestions(ctx, list(match.suggestions), "fact") or (ctx.hint("fact random"),)
             raise UserError(f"No fact has the id {ctx.quote(which)}.", hints, "Fact not found")
-        fact, title = match.item, "Fact"
+        fact = match.item
+    # One title for every way of reaching a fact, so a shared card is the card that was shown.
+    title = "Did you know?"
     fields = [Field("Tags", ", ".join(fact.tags), inline=True), Field("Fact id", fact.id, inline=True)]
     card = ctx.cards.card(title, body=fact.text, fields=fields, kind=CardKind.FACT, sources=(fact.source,))
     return Answer((card,), f"fact {fact.id}")

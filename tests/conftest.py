@@ -1,0 +1,36 @@
+"""Shared fixtures: the bundled pack, loaded once, and engines with a fixed clock and seed."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from bot.catalog import Catalog
+from bot.engine import Engine
+from bot.loader import Pack, bundled_content_dir, load_pack
+
+MINI_PACK = Path(__file__).parent / "data" / "minipack"
+FIXED_NOW = datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def bundled_pack() -> Pack:
+    return load_pack(bundled_content_dir())
+
+
+@pytest.fixture(scope="session")
+def catalog(bundled_pack: Pack) -> Catalog:
+    return Catalog(bundled_pack)
+
+
+@pytest.fixture
+def engine(catalog: Catalog) -> Engine:
+    return Engine(catalog, clock=lambda: FIXED_NOW, rng=random.Random(7))
+
+
+@pytest.fixture
+def mini_engine() -> Engine:
+    return Engine.load(MINI_PACK, clock=lambda: FIXED_NOW, rng=random.Random(7))

@@ -1,0 +1,126 @@
+"""The console adapter and `cytobot ask`, driven as a user would: real subprocesses and a pty."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MINI_PACK
+
+CYTOBOT = [sys.executable, "-m", "adapters.cli"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def flat(text: str) -> str:
+    """Terminal output without box drawing and line wrapping, for phrase checks."""
+    return " ".join(text.replace("│", " ").replace("┃", " ").split())
+
+
+def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "COLUMNS": "100", **(env or {})}
+    full_env.pop("CYTOBOT_CONTENT_DIR", None) if env is None or "CYTOBOT_CONTENT_DIR" not in env else None
+    return subprocess.run([*CYTOBOT, *args], capture_output=True, text=True, env=full_env, input=stdin, timeout=60, cwd="/")
+
+
+def test_ask_text_renders_a_card() -> None:
+    result = run("ask", "compare severity")
+    assert result.returncode == 0, result.stderr
+    assert "Severity" in result.stdout and "not medical advice" in flat(result.stdout)
+
+
+def test_ask_json_is_the_neutral_reply() -> None:
+    result = run("ask", "/crs topic IL6", "--format", "json")
+    assert result.returncode == 0
+    reply = json.loads(result.stdout)
+    assert reply["command"] == "topic il-6"
+    assert reply["visibility"] == "private"
+    assert reply["actions"][0]["kind"] == "share"
+    assert reply["cards"][0]["footer"]["disclaimer"]
+
+
+@pytest.mark.parametrize("line", ["nonsense words", "", "x" * 5000, "topic \x1b[2J🦠", "<!channel>"])
+def test_ask_exits_zero_for_any_user_input(line: str) -> None:
+    result = run("ask", line, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["cards"]
+
+
+def test_ask_exits_nonzero_on_a_broken_pack(tmp_path: Path) -> None:
+    (tmp_path / "pack.yaml").write_text("pack: [oops\n")
+    result = run("ask", "help", env={"CYTOBOT_CONTENT_DIR": str(tmp_path)})
+    assert result.returncode == 1
+    assert "pack.yaml" in result.stderr and "broken" in result.stderr
+
+
+def test_content_check() -> None:
+    ok = run("content", "check")
+    assert ok.returncode == 0 and ok.stdout.startswith("ok: ")
+    mini = run("content", "check", str(MINI_PACK))
+    assert mini.returncode == 0 and "2 topics" in mini.stdout
+
+
+def test_content_check_prints_every_problem(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("topics:\n  - id: Bad Id\n    title: x\n")
+    result = run("content", "check", str(tmp_path))
+    assert result.returncode == 1
+    lines = [line for line in result.stdout.splitlines() if line.startswith("a.yaml:")]
+    assert len(lines) >= 3  # bad id, missing summary, missing sources
+    assert any("a.yaml:2:" in line for line in lines)
+
+
+def test_console_over_a_pipe() -> None:
+    result = run("console", stdin="compare severity\ntopic il6\nbogus\nquit\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Severity" in out and "Interleukin-6" in out and "Unknown command" in out
+
+
+def test_console_in_a_pseudo_terminal_keeps_history(tmp_path: Path) -> None:
+    history = tmp_path / "history"
+    env = {**os.environ, "CYTOBOT_HISTORY_FILE": str(history), "COLUMNS": "100", "TERM": "dumb"}
+    env.pop("CYTOBOT_CONTENT_DIR", None)
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the real console on a real terminal
+        os.chdir("/")
+        os.execve(sys.executable, [*CYTOBOT, "console"], env)
+    output = b""
+
+    def read_until(marker: bytes, timeout: float = 20.0) -> None:
+        nonlocal output
+        deadline = time.monotonic() + timeout
+        while marker not in output:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"{marker!r} not seen; got {output[-500:]!r}")
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if ready:
+                try:
+                    output += os.read(fd, 65536)
+                except OSError:
+                    break
+
+    try:
+        read_until(b"crs> ")
+        os.write(fd, b"/crs compare severity\r")
+        read_until(b"Severity")
+        os.write(fd, b"fact today\r")
+        read_until(b"Did you know?")
+        os.write(fd, b"\x04")  # Ctrl-D leaves
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+        os.close(fd)
+    assert "not medical advice" in flat(output.decode(errors="replace"))
+    assert history.read_text().splitlines()[-2:] == ["/crs compare severity", "fact today"]
