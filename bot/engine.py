@@ -100,8 +100,8 @@ class Engine:
                     "Too long",
                 )
             words = text.split()
-            if words and normalize(words[0]) == normalize(self.prefix) and normalize(self.prefix):
-                words = words[1:]
+            if words and words[0].casefold() == self.prefix.casefold():
+                words = words[1:]  # "/crs compare severity" typed into the console
             if len(words) > 1 and words[-1].casefold() == PUBLIC_WORD:
                 public, words = True, words[:-1]
             if not words:
@@ -147,9 +147,10 @@ class Engine:
         first = text.split()[0]
         command_match = self._names.lookup(first)
         if command_match.item is None or command_match.exact is False:
-            topic = self.catalog.topic_names.exact(text)
-            if topic is not None:
-                return self._run(self._names.exact("topic"), {"query": text}, public)
+            words = text.split()
+            for cut in range(len(words), 0, -1):  # "crs symptoms": a topic, then perhaps a section
+                if self.catalog.topic_names.exact(" ".join(words[:cut])) is not None:
+                    return self._run(self._names.exact("topic"), {"query": text}, public)
             default = self.catalog.default_comparison
             if default is not None and self.catalog.aspect_names(default).exact(text) is not None:
                 return self._run(self._names.exact("compare"), {"aspect": text}, public)

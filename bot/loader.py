@@ -20,6 +20,8 @@ from .normalize import normalize
 from .schema import Comparison, Fact, PackFile, PackInfo, Source, Topic
 
 MAX_FILE_BYTES = 2_000_000
+# libyaml's parser when PyYAML was built with it (the wheels are): same safe constructor, ~10x faster.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 Path_ = tuple[str | int, ...]
 
 
@@ -101,7 +103,7 @@ def _read_yaml(path: Path, name: str, problems: list[PackProblem]) -> _File | No
         problems.append(PackProblem(name, None, f"cannot read file: {exc.strerror}"))
         return None
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _SafeLoader(text)
         try:
             node = loader.get_single_node()
             if node is None:

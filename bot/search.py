@@ -28,7 +28,8 @@ STOP = frozenset(
 )
 K1, B = 1.2, 0.75
 TITLE_BOOST = 3
-MAX_POSTINGS = 1500  # per term, in impact order
+MAX_POSTINGS = 1000  # per term, in impact order
+COVERAGE = 1000.0  # bonus per matched query word, far above any BM25 weight
 SNIPPET = 180
 
 _stemmer = snowballstemmer.stemmer("english")
@@ -101,24 +102,20 @@ class SearchIndex:
         wanted = list(dict.fromkeys(terms(query)))
         if not wanted:
             return []
-        scores: dict[int, float] = defaultdict(float)
-        matched: dict[int, int] = defaultdict(int)
+        scores: dict[int, float] = {}
         used: list[str] = []
+        get = scores.get
         for term in wanted:
             expansions = self._expand(term)
             used += expansions
-            seen: set[int] = set()
             for expansion in expansions:
+                # COVERAGE per query word: documents holding every word rank above those holding some.
                 for doc, weight in self._postings[expansion]:
-                    scores[doc] += weight
-                    if doc not in seen:
-                        seen.add(doc)
-                        matched[doc] += 1
+                    scores[doc] = get(doc, 0.0) + weight + COVERAGE
         if not scores:
             return []
-        # Documents that contain every query word come first.
-        best = heapq.nlargest(limit, scores, key=lambda d: (matched[d], scores[d]))
-        return [Hit(self.documents[d], scores[d], self._snippet(self.documents[d].text, used)) for d in best]
+        best = heapq.nlargest(limit, scores, key=get)
+        return [Hit(self.documents[d], scores[d] % COVERAGE, self._snippet(self.documents[d].text, used)) for d in best]
 
     @staticmethod
     def _snippet(text: str, used: list[str]) -> str:

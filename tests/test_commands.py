@@ -275,6 +275,9 @@ def test_share_action_reproduces_the_reply(engine: Engine) -> None:
 def test_bare_topic_or_aspect_without_command(engine: Engine) -> None:
     assert engine.execute("il6").command == "topic il-6"
     assert engine.execute("severity").command == "compare crs cytokine-storm severity"
+    # "crs" is a topic, not the slash prefix: only "/crs" is stripped.
+    assert engine.execute("crs symptoms").command == "topic crs symptoms"
+    assert engine.execute("/crs crs").command == "topic crs"
 
 
 @pytest.mark.parametrize(

@@ -93,7 +93,7 @@ def test_console_in_a_pseudo_terminal_keeps_history(tmp_path: Path) -> None:
         os.execve(sys.executable, [*CYTOBOT, "console"], env)
     output = b""
 
-    def read_until(marker: bytes, timeout: float = 20.0) -> None:
+    def read_until(marker: bytes, timeout: float = 60.0) -> None:
         nonlocal output
         deadline = time.monotonic() + timeout
         while marker not in output:
