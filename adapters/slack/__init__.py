@@ -1,0 +1,1 @@
+"""Slack adapter: bolt AsyncApp over Socket Mode or HTTP, Block Kit rendering."""

@@ -1,0 +1,165 @@
+"""Benchmark: `/crs compare severity` over Slack HTTP mode, cytobot vs a bare bolt app.
+
+Both apps run in one child process (same signing, same aiohttp server stack, same retry
+handlers), the load generator and the fake Slack (auth.test, response_url) in this process,
+all on 127.0.0.1. The bare app acks and responds with one fixed card, so the ratio shows
+what the engine and the renderer cost on top of bolt. Rounds alternate between the apps so
+drift (CPU frequency, other load) hits both alike. Bounded in requests and wall time.
+
+    .venv/bin/python -m bench.slack_http [--workers 16] [--requests 40] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import multiprocessing as mp
+import sys
+import time
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_signing import SIGNING_SECRET, signed_headers, slash_command_body
+
+BOT_TOKEN = "xoxb-bench"
+TIME_LIMIT = 180.0  # seconds for the whole run
+
+
+def _serve_both(api_url: str, conn: "mp.connection.Connection") -> None:
+    """Child process: start cytobot's app and a bare app, report their ports, run until told."""
+
+    async def main() -> None:
+        import logging
+
+        from slack_bolt.async_app import AsyncApp
+
+        from adapters.slack.app import build_app, start_http, web_client
+        from adapters.slack.render import render_message
+        from bot.engine import Engine
+
+        logging.disable(logging.WARNING)
+        engine = Engine.from_env()
+        fixed = render_message(engine.execute("compare severity"))  # same card, computed once
+
+        bare = AsyncApp(client=web_client(BOT_TOKEN, api_url), signing_secret=SIGNING_SECRET)
+
+        @bare.command("/crs")
+        async def answer(ack, respond) -> None:  # type: ignore[no-untyped-def]
+            await ack()
+            await respond(**fixed, response_type="ephemeral")
+
+        ours = build_app(engine, token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=api_url)
+        servers = [await start_http(app, "127.0.0.1", 0) for app in (ours, bare)]
+        conn.send([s.port for s in servers])
+        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+        for s in servers:
+            await s.close()
+
+    asyncio.run(main())
+
+
+@dataclass
+class Stats:
+    ack: list[float] = field(default_factory=list)
+    done: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    errors: int = 0
+
+    def line(self, name: str) -> str:
+        n = len(self.done)
+        rate = n / self.seconds if self.seconds else 0.0
+        return (
+            f"{name:8} {n:6d} req  {rate:8.1f} req/s   ack p50 {_pct(self.ack, 50):6.1f} ms  p99 {_pct(self.ack, 99):6.1f} ms"
+            f"   reply p50 {_pct(self.done, 50):6.1f} ms  p99 {_pct(self.done, 99):6.1f} ms   errors {self.errors}"
+        )
+
+    def rate(self) -> float:
+        return len(self.done) / self.seconds if self.seconds else 0.0
+
+
+def _pct(values: list[float], p: int) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return 1000 * ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def _round(url: str, fake: FakeSlack, session: aiohttp.ClientSession, workers: int, per_worker: int, ids: itertools.count, stats: Stats) -> None:
+    loop = asyncio.get_running_loop()
+
+    async def worker() -> None:
+        for _ in range(per_worker):
+            rid = f"b{next(ids)}"
+            waiter: asyncio.Future[float] = loop.create_future()
+            fake.response_waiters[rid] = waiter
+            body = slash_command_body("compare severity", fake.response_url(rid))
+            start = time.perf_counter()
+            try:
+                async with session.post(url, data=body.encode(), headers=signed_headers(body)) as resp:
+                    await resp.read()
+                    acked = time.perf_counter()
+                    if resp.status != 200:
+                        stats.errors += 1
+                        continue
+                answered = await asyncio.wait_for(waiter, 10)
+            except (TimeoutError, aiohttp.ClientError):
+                stats.errors += 1
+                continue
+            stats.ack.append(acked - start)
+            stats.done.append(answered - start)
+
+    begin = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    stats.seconds += time.perf_counter() - begin
+
+
+async def run(workers: int, per_worker: int, rounds: int) -> None:
+    fake = await FakeSlack().start()
+    fake.record = False
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_serve_both, args=(fake.api_url, child), daemon=True)
+    proc.start()
+    try:
+        ready = await asyncio.get_running_loop().run_in_executor(None, lambda: parent.poll(60) and parent.recv())
+        if not ready:
+            raise RuntimeError("bot process did not start")
+        ours_port, bare_port = ready
+        urls = {"bare": f"http://127.0.0.1:{bare_port}/slack/events", "cytobot": f"http://127.0.0.1:{ours_port}/slack/events"}
+        stats = {name: Stats() for name in urls}
+        ids = itertools.count()
+        connector = aiohttp.TCPConnector(limit=workers * 2)
+        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=15)) as session:
+            for name, url in urls.items():  # warm-up: auth.test, imports, caches
+                await _round(url, fake, session, 2, 5, ids, Stats())
+            for _ in range(rounds):
+                for name, url in urls.items():
+                    await _round(url, fake, session, workers, per_worker, ids, stats[name])
+        print(f"Slack HTTP mode, /crs compare severity: {workers} workers x {per_worker} requests x {rounds} rounds per app, loopback")
+        for name, s in stats.items():
+            print(s.line(name))
+        ratio = stats["cytobot"].rate() / stats["bare"].rate() if stats["bare"].rate() else float("nan")
+        print(f"throughput ratio cytobot/bare = {ratio:.2f} (goal >= 0.9)")
+    finally:
+        parent.send("stop")
+        proc.join(10)
+        if proc.is_alive():
+            proc.terminate()
+        await fake.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.slack_http")
+    p.add_argument("--workers", type=int, default=16)
+    p.add_argument("--requests", type=int, default=40, help="requests per worker per round")
+    p.add_argument("--rounds", type=int, default=3)
+    a = p.parse_args(argv)
+    asyncio.run(asyncio.wait_for(run(a.workers, min(a.requests, 1000), min(a.rounds, 20)), TIME_LIMIT))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""The app manifest declares what the adapter relies on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from adapters.slack.app import DEFAULT_COMMAND
+
+MANIFEST = Path(__file__).resolve().parents[2] / "adapters" / "slack" / "manifest.yml"
+
+
+def test_manifest_declares_command_scopes_interactivity_and_socket_mode() -> None:
+    m = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    assert m["features"]["bot_user"]["display_name"]
+    [command] = m["features"]["slash_commands"]
+    assert command["command"] == DEFAULT_COMMAND
+    assert command["description"] and command["usage_hint"]
+    assert len(command["description"]) <= 100 and len(command["usage_hint"]) <= 100
+    assert set(m["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "chat:write.public"}
+    assert m["settings"]["interactivity"]["is_enabled"] is True
+    assert m["settings"]["socket_mode_enabled"] is True
