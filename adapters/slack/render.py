@@ -226,9 +226,10 @@ def _card_blocks(card: Card, *, compact: bool) -> _CardBlocks:
     if card.body.strip():
         intro.append(escape(card.body))
     middle: list[dict] = _text_blocks("\n".join(intro)) if intro else []
-    middle += _field_blocks(card.fields)
+    # The comparison first, then the fields (cited notes about it), as on every platform.
     if card.table is not None and card.table.rows:
         middle += _table_rows_compact(card.table) if compact else _table_rows_rich(card.table)
+    middle += _field_blocks(card.fields)
     return _CardBlocks(head=head, middle=tuple(middle), tail=(_footer(card),))
 
 
