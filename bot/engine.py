@@ -27,6 +27,7 @@ __all__ = ["Choice", "CommandSpec", "Engine", "ParamKind", "ParamSpec", "command
 log = logging.getLogger(__name__)
 
 MAX_INPUT = 500  # characters of a command line, after cleaning
+MAX_FALLBACK_WORDS = 12
 CHOICE_TEXT = 100  # Discord's autocomplete limit; harmless elsewhere
 PUBLIC_WORD = "public"
 SHARE_LABEL = "Share in channel"
@@ -144,17 +145,14 @@ class Engine:
 
     def _fallback(self, text: str, public: bool) -> Reply:
         """Not a command: perhaps a topic ("/crs il6") or an aspect ("/crs severity")."""
-        first = text.split()[0]
-        command_match = self._names.lookup(first)
-        if command_match.item is None or command_match.exact is False:
-            words = text.split()
-            for cut in range(len(words), 0, -1):  # "crs symptoms": a topic, then perhaps a section
-                if self.catalog.topic_names.exact(" ".join(words[:cut])) is not None:
-                    return self._run(self._names.exact("topic"), {"query": text}, public)
-            default = self.catalog.default_comparison
-            if default is not None and self.catalog.aspect_names(default).exact(text) is not None:
-                return self._run(self._names.exact("compare"), {"aspect": text}, public)
-        return self._unknown_command(first)
+        words = text.split()
+        for cut in range(min(len(words), MAX_FALLBACK_WORDS), 0, -1):  # "crs symptoms": a topic, perhaps a section
+            if self.catalog.topic_names.exact(" ".join(words[:cut])) is not None:
+                return self._run(self._names.exact("topic"), {"query": text}, public)
+        default = self.catalog.default_comparison
+        if default is not None and self.catalog.aspect_names(default).exact(text) is not None:
+            return self._run(self._names.exact("compare"), {"aspect": text}, public)
+        return self._unknown_command(words[0])
 
     def _unknown_command(self, word: str) -> Reply:
         ctx = self._ctx
