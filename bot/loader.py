@@ -322,17 +322,13 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
         for i, t in enumerate(pf.topics):
             at = ("topics", i)
             owner = f"topic '{t.id}'"
-            for j, alias in enumerate((t.id, *t.aliases)):
-                names.add(normalize(alias), alias, f.name, f.line(at + (("aliases", j - 1) if j else ("id",))), owner, (f.name, at))
-            refs += [(s, f.name, f.line(at + ("sources", k)), owner) for k, s in enumerate(t.sources)]
+            refs += _register(names, f, at, t, owner)
             _check_children(f, at, "sections", t.sections, owner, problems, refs)
             topics.append(t)
         for i, c in enumerate(pf.comparisons):
             at = ("comparisons", i)
             owner = f"comparison '{c.id}'"
-            for j, alias in enumerate((c.id, *c.aliases)):
-                names.add(normalize(alias), alias, f.name, f.line(at + (("aliases", j - 1) if j else ("id",))), owner, (f.name, at))
-            refs += [(s, f.name, f.line(at + ("sources", k)), owner) for k, s in enumerate(c.sources)]
+            refs += _register(names, f, at, c, owner)
             topic_refs += [(c.left, f.name, f.line(at + ("left",)), owner), (c.right, f.name, f.line(at + ("right",)), owner)]
             if c.left == c.right:
                 problems.append(PackProblem(f.name, f.line(at + ("right",)), f"{owner} compares '{c.left}' with itself: pick two topics"))
@@ -363,6 +359,14 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
     return Pack(root, info, sources, tuple(topics), tuple(comparisons), tuple(facts), tuple(f.name for f, _ in parsed))
 
 
+def _register(registry: _Registry, f: _File, at: Path_, entity: Any, owner: str) -> list[tuple[str, str, int | None, str]]:
+    """Enter an entity's id and aliases in `registry`; return the sources it cites, with lines."""
+    for j, alias in enumerate((entity.id, *entity.aliases)):
+        where = at + (("aliases", j - 1) if j else ("id",))
+        registry.add(normalize(alias), alias, f.name, f.line(where), owner, (f.name, at))
+    return [(s, f.name, f.line(at + ("sources", k)), owner) for k, s in enumerate(entity.sources)]
+
+
 def _check_children(
     f: _File, at: Path_, key: str, children: Iterable[Any], owner: str,
     problems: list[PackProblem], refs: list[tuple[str, str, int | None, str]],
@@ -372,9 +376,7 @@ def _check_children(
     for i, child in enumerate(children):
         path = at + (key, i)
         who = f"{key[:-1]} '{child.id}' of {owner}"
-        for j, alias in enumerate((child.id, *child.aliases)):
-            local.add(normalize(alias), alias, f.name, f.line(path + (("aliases", j - 1) if j else ("id",))), who, (f.name, path))
-        refs += [(s, f.name, f.line(path + ("sources", k)), who) for k, s in enumerate(child.sources)]
+        refs += _register(local, f, path, child, who)
         for n, note in enumerate(child.notes):
             refs += [(s, f.name, f.line(path + ("notes", n, "sources", k)), who) for k, s in enumerate(note.sources)]
 
