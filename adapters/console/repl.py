@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from bot.engine import Engine
 
@@ -52,9 +53,11 @@ def run_console(engine: Engine, console: Console | None = None) -> int:
     console = console or Console()
     history = _setup_history() if sys.stdin.isatty() else None
     info = engine.catalog.info
+    examples = engine.catalog.examples
     console.print(
-        f"[bold]cytobot[/] console · {info.name} v{info.version}. "
-        f"Type [cyan]help[/], [cyan]compare severity[/], [cyan]topic IL-6[/]… ([cyan]quit[/] or Ctrl-D to leave)"
+        f"[bold]cytobot[/] console · {escape(info.name)} v{escape(info.version)}. Type [cyan]help[/], "
+        f"[cyan]compare {escape(examples['aspect'])}[/], [cyan]topic {escape(examples['topic'])}[/]… "
+        "([cyan]quit[/] or Ctrl-D to leave)"
     )
     try:
         while True:
