@@ -46,9 +46,9 @@ class Catalog:
     @cached_property
     def examples(self) -> dict[str, str]:
         """Names from this pack for help texts and hints, so the engine never assumes a subject."""
-        topic = next(iter(self.topics.values()), None)
-        with_sections = next((t for t in self.topics.values() if t.sections), None)
         comparison = self.default_comparison
+        topic = self.topics[comparison.left] if comparison else next(iter(self.topics.values()), None)
+        with_sections = topic if topic and topic.sections else next((t for t in self.topics.values() if t.sections), None)
         fact = next(iter(self.facts.values()), None)
         source = next(iter(self.sources.values()), None)
         return {
