@@ -1,0 +1,264 @@
+"""The Discord client: one /crs command group generated from the core registry.
+
+Nothing here knows a command by name. Each `CommandSpec` in `engine.commands` becomes a
+subcommand of the group, each `ParamSpec` a typed option (with autocomplete where the core can
+complete it), plus a `public` option. Handlers only translate: options in, `engine.invoke`,
+rendered reply out. The share button is handled by its custom_id prefix, so a click works on
+any replica and after a restart.
+"""
+
+from __future__ import annotations
+
+import inspect
+import keyword
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, Optional
+
+import discord
+import yarl
+from discord import app_commands
+
+from bot.engine import CommandSpec, Engine, ParamKind, ParamSpec
+
+from .render import (
+    AUTOCOMPLETE_CHOICES_MAX,
+    CHOICE_NAME_MAX,
+    CHOICE_VALUE_MAX,
+    COMMAND_DESCRIPTION_MAX,
+    COMMAND_OPTIONS_MAX,
+    SHARE_PREFIX,
+    SUBCOMMANDS_MAX,
+    DiscordMessage,
+    render,
+    shorten,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_COMMAND = "crs"
+PUBLIC_OPTION = "public"
+PUBLIC_DESCRIPTION = "Post the answer in the channel for everyone (default: only you see it)"
+# Kinds the core can complete cheaply; TEXT (free search words) has nothing to offer.
+COMPLETABLE = frozenset({ParamKind.TOPIC, ParamKind.COMPARISON, ParamKind.ASPECT, ParamKind.COMMAND, ParamKind.FACT, ParamKind.SOURCE})
+SORRY = "Sorry, something went wrong on my side while answering that. It has been logged; please try again."
+
+
+def point_discord_py_at(api_url: str | None = None, gateway_url: str | None = None) -> None:
+    """Send discord.py's REST calls to `api_url` (including /api/v10) and its gateway to `gateway_url`.
+
+    PROCESS-WIDE: discord.py keeps both in class attributes (`discord.http.Route.BASE`,
+    `discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY`), so this affects every client in the
+    process. Used for tests against a loopback fake and for proxies (DISCORD_API_URL,
+    DISCORD_GATEWAY_URL).
+    """
+    if api_url:
+        discord.http.Route.BASE = api_url.rstrip("/")
+    if gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+# --- command generation -----------------------------------------------------------------------
+def _python_name(name: str, taken: set[str]) -> str:
+    """An identifier for an option name (the Discord name is kept through a rename)."""
+    ident = re.sub(r"\W", "_", name) or "option"
+    if ident[0].isdigit() or keyword.iskeyword(ident) or ident in ("interaction", "self"):
+        ident = "opt_" + ident
+    while ident in taken:
+        ident += "_"
+    taken.add(ident)
+    return ident
+
+
+def _choices(engine: Engine, kind: ParamKind, current: str, context: dict[str, str] | None) -> list[app_commands.Choice[str]]:
+    out: list[app_commands.Choice[str]] = []
+    for choice in engine.complete(kind, current or "", limit=AUTOCOMPLETE_CHOICES_MAX, context=context):
+        name, value = shorten(choice.label, CHOICE_NAME_MAX), choice.value[:CHOICE_VALUE_MAX]
+        if name and value:
+            out.append(app_commands.Choice(name=name, value=value))
+    return out[:AUTOCOMPLETE_CHOICES_MAX]
+
+
+def _autocomplete(engine: Engine, spec: CommandSpec, param: ParamSpec) -> Callable[..., Awaitable[list[app_commands.Choice[str]]]]:
+    kind = param.kind
+    others = [p.name for p in spec.params if p.name != param.name]
+
+    async def autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        # What is already typed in the other options (e.g. left/right for an aspect) narrows the choices.
+        namespace = interaction.namespace
+        context = {n: str(v) for n in others if (v := getattr(namespace, n, None))} or None
+        try:
+            return _choices(engine, kind, current, context)
+        except Exception:  # an unanswered autocomplete shows the user an error; answer empty instead
+            log.exception("autocomplete failed for %s %r", kind, current)
+            return []
+
+    return autocomplete
+
+
+def build_subcommand(adapter: "CytobotClient", spec: CommandSpec, group: app_commands.Group) -> app_commands.Command:
+    """One subcommand from one CommandSpec: typed options from its ParamSpecs, plus `public`.
+
+    discord.py reads options from the callback's signature, so the callback gets an explicit
+    `__signature__` (and the attributes its decorators would set) instead of a hand-written list.
+    """
+    engine = adapter.engine
+    taken: set[str] = set()
+    by_python: dict[str, str] = {}  # python identifier -> ParamSpec name
+    parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)]
+    descriptions: dict[str, str] = {}
+    renames: dict[str, str] = {}
+    completions: dict[str, Callable[..., Any]] = {}
+    params = [p for p in spec.params if p.name != PUBLIC_OPTION][: COMMAND_OPTIONS_MAX - 1]
+    for param in sorted(params, key=lambda p: not p.required):  # Discord wants required options first
+        ident = _python_name(param.name, taken)
+        by_python[ident] = param.name
+        if param.required:
+            parameters.append(inspect.Parameter(ident, inspect.Parameter.KEYWORD_ONLY, annotation=str))
+        else:
+            parameters.append(inspect.Parameter(ident, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str], default=None))
+        descriptions[ident] = shorten(param.description, COMMAND_DESCRIPTION_MAX) or param.name
+        if ident != param.name:
+            renames[ident] = param.name
+        if param.kind in COMPLETABLE:
+            completions[ident] = _autocomplete(engine, spec, param)
+    public_ident = _python_name(PUBLIC_OPTION, taken)
+    parameters.append(inspect.Parameter(public_ident, inspect.Parameter.KEYWORD_ONLY, annotation=bool, default=False))
+    descriptions[public_ident] = PUBLIC_DESCRIPTION
+
+    async def callback(interaction: discord.Interaction, **options: Any) -> None:
+        public = bool(options.pop(public_ident, False))
+        args = {by_python[k]: v for k, v in options.items() if v is not None}
+        await adapter.answer(interaction, lambda: engine.invoke(spec.name, args, public=public))
+
+    callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    callback.__name__ = callback.__qualname__ = f"crs_{spec.name.replace('-', '_')}"
+    callback.__doc__ = None
+    callback.__discord_app_commands_param_description__ = descriptions  # type: ignore[attr-defined]
+    if renames:
+        callback.__discord_app_commands_param_rename__ = renames  # type: ignore[attr-defined]
+    if completions:
+        callback.__discord_app_commands_param_autocomplete__ = completions  # type: ignore[attr-defined]
+    return app_commands.Command(
+        name=spec.name,
+        description=shorten(spec.summary, COMMAND_DESCRIPTION_MAX) or spec.name,
+        callback=callback,
+        parent=group,
+    )
+
+
+def build_group(adapter: "CytobotClient", name: str) -> app_commands.Group:
+    """The /crs group: every command of the core registry as a subcommand."""
+    group = app_commands.Group(name=name, description=shorten(f"Look things up with {name}: topics, comparisons, facts", COMMAND_DESCRIPTION_MAX))
+    specs = list(adapter.engine.commands)
+    if len(specs) > SUBCOMMANDS_MAX:
+        log.warning("Discord allows %d subcommands; %d commands are not registered: %s", SUBCOMMANDS_MAX,
+                    len(specs) - SUBCOMMANDS_MAX, ", ".join(s.name for s in specs[SUBCOMMANDS_MAX:]))
+    for spec in specs[:SUBCOMMANDS_MAX]:
+        group.add_command(build_subcommand(adapter, spec, group))
+    return group
+
+
+# --- the client ---------------------------------------------------------------------------------
+class CytobotClient(discord.Client):
+    """A discord.Client that holds a reference to the engine (composition, not inheritance of the core)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        command_name: str = DEFAULT_COMMAND,
+        sync: bool = False,
+        guild_id: int | None = None,
+        **client_kwargs: Any,
+    ) -> None:
+        client_kwargs.setdefault("intents", discord.Intents.default())
+        # No message the bot sends may ping anyone, whatever the content or user input says.
+        client_kwargs["allowed_mentions"] = discord.AllowedMentions.none()
+        super().__init__(**client_kwargs)
+        self.engine = engine
+        self.command_name = command_name
+        self.sync_on_start = sync
+        self.guild_id = guild_id
+        self.tree = app_commands.CommandTree(self)
+        self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+        self.group = build_group(self, command_name)
+        self.tree.add_command(self.group)
+
+    async def setup_hook(self) -> None:
+        if self.sync_on_start:
+            await self.sync_commands()
+
+    async def sync_commands(self) -> list[app_commands.AppCommand]:
+        """Upload the command tree: to one guild (instant, for testing) or globally."""
+        if self.guild_id is not None:
+            guild = discord.Object(id=self.guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+        else:
+            synced = await self.tree.sync()
+        log.info("synced %d command(s) %s", len(synced), f"to guild {self.guild_id}" if self.guild_id else "globally")
+        return synced
+
+    # --- answering ----------------------------------------------------------------------------
+    async def answer(self, interaction: discord.Interaction, make_reply: Callable[[], Any], *, shared_by: str | None = None) -> None:
+        """Run the core and send its reply; any failure still answers the user, privately."""
+        try:
+            reply = make_reply()
+            message = render(reply, shared_by=shared_by if not reply.is_error else None)
+            await self.send(interaction, message)
+        except Exception:
+            log.exception("failed to answer interaction %s", interaction.id)
+            await self.send_error(interaction)
+
+    async def send(self, interaction: discord.Interaction, message: DiscordMessage) -> None:
+        if interaction.response.is_done():  # only if something already answered (e.g. a future defer)
+            await interaction.followup.send(**message.send_kwargs())
+        else:
+            await interaction.response.send_message(**message.send_kwargs())
+
+    async def send_error(self, interaction: discord.Interaction) -> None:
+        """The friendly private apology; never raises (there is nobody left to tell)."""
+        try:
+            if interaction.type is discord.InteractionType.autocomplete:
+                if not interaction.response.is_done():
+                    await interaction.response.autocomplete([])
+                return
+            if interaction.response.is_done():
+                await interaction.followup.send(SORRY, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+            else:
+                await interaction.response.send_message(SORRY, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+        except Exception:
+            log.exception("could not even send the error message for interaction %s", interaction.id)
+
+    async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """Errors discord.py raises before or around our callback (unknown command, bad options)."""
+        log.error("command error for interaction %s: %s", interaction.id, error, exc_info=error)
+        await self.send_error(interaction)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """The share button, by custom_id prefix: stateless, so any replica can serve it."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        if not custom_id.startswith(SHARE_PREFIX):
+            return
+        command = custom_id[len(SHARE_PREFIX) :]
+        await self.answer(
+            interaction,
+            lambda: self.engine.execute(command, public=True),
+            shared_by=interaction.user.display_name,
+        )
+
+
+def build_client(
+    engine: Engine,
+    *,
+    command_name: str = DEFAULT_COMMAND,
+    sync: bool = False,
+    guild_id: int | None = None,
+    **client_kwargs: Any,
+) -> CytobotClient:
+    """The real discord.py client for `engine`; tests pass e.g. guild_ready_timeout=0.1."""
+    return CytobotClient(engine, command_name=command_name, sync=sync, guild_id=guild_id, **client_kwargs)

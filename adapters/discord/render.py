@@ -1,0 +1,361 @@
+"""Neutral replies as Discord messages: embeds that always fit every Discord limit.
+
+Every Discord limit the adapter relies on is a named constant here and nowhere else.
+Long content is split across fields and embeds, and whatever still does not fit is cut with
+a visible "…": a reply is never rejected by Discord for being too long.
+
+`render(reply)` builds the discord.py objects the bot sends; `render_message(reply)` turns the
+same objects into the payload with discord.py's own payload builder, so what
+`cytobot ask --format discord` prints is exactly what the bot sends.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+from discord.utils import MISSING
+from discord.webhook.async_ import interaction_message_response_params
+
+from bot.reply import ActionKind, Card, CardKind, Field, Reply, SourceRef, Table, Visibility
+
+# --- Discord's limits (one place for each fact) --------------------------------------------
+CONTENT_MAX = 2000
+EMBEDS_MAX = 10
+EMBED_TITLE_MAX = 256
+EMBED_DESCRIPTION_MAX = 4096
+EMBED_FIELDS_MAX = 25
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+FOOTER_MAX = 2048
+AUTHOR_NAME_MAX = 256
+EMBEDS_TOTAL_MAX = 6000  # title + description + field names/values + footer + author, all embeds
+BUTTON_LABEL_MAX = 80
+CUSTOM_ID_MAX = 100
+ACTION_ROW_BUTTONS_MAX = 5
+AUTOCOMPLETE_CHOICES_MAX = 25
+CHOICE_NAME_MAX = 100
+CHOICE_VALUE_MAX = 100
+COMMAND_NAME_MAX = 32
+COMMAND_DESCRIPTION_MAX = 100
+COMMAND_OPTIONS_MAX = 25
+SUBCOMMANDS_MAX = 25
+EPHEMERAL_FLAG = 64  # MessageFlags.ephemeral
+
+ELLIPSIS = "…"
+BLANK = "\u200b"  # Discord rejects empty field names and values; a zero-width space is "nothing"
+SHARE_PREFIX = "cytobot:share:"
+
+COLOURS: dict[CardKind, int] = {
+    CardKind.TOPIC: 0x3B82F6,
+    CardKind.COMPARISON: 0x8B5CF6,
+    CardKind.SEARCH: 0x0EA5E9,
+    CardKind.FACT: 0x10B981,
+    CardKind.LIST: 0x64748B,
+    CardKind.SOURCES: 0x64748B,
+    CardKind.HELP: 0x64748B,
+    CardKind.ABOUT: 0x64748B,
+    CardKind.ERROR: 0xEF4444,
+}
+
+
+# --- text helpers ---------------------------------------------------------------------------
+def shorten(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` characters, marking the cut with a visible "…"."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:  # prefer a word boundary when it costs little
+        cut = cut[:space]
+    return cut.rstrip() + ELLIPSIS
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split `text` into chunks of at most `limit` characters, at paragraph, line or word breaks."""
+    text = text.strip()
+    chunks: list[str] = []
+    while len(text) > limit:
+        window = text[:limit]
+        cut = -1
+        for sep in ("\n\n", "\n", " "):
+            cut = window.rfind(sep)
+            if cut > limit // 2:
+                break
+        if cut <= 0:
+            cut = limit
+        chunks.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        chunks.append(text)
+    return chunks
+
+
+def share_custom_id(command: str) -> str | None:
+    """The share button's custom_id, or None when the command makes it too long for Discord."""
+    custom_id = SHARE_PREFIX + command
+    return custom_id if 0 < len(command) and len(custom_id) <= CUSTOM_ID_MAX else None
+
+
+def shared_by_line(display_name: str) -> str:
+    """Who shared a card, as plain text: never a mention, even if the name looks like one."""
+    name = discord.utils.escape_markdown(display_name.strip() or "someone")
+    name = re.sub(r"[<@>]", lambda m: {"<": "‹", ">": "›", "@": "@\u200b"}[m.group()], name)
+    return shorten(f"Shared by {name}", CONTENT_MAX)
+
+
+# --- the card layout --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One field of a card before packing: name, value and whether it sits in a row."""
+
+    name: str
+    value: str
+    inline: bool
+
+
+def _footer_text(footer_disclaimer: str, sources: tuple[SourceRef, ...]) -> str:
+    """Disclaimer first (it must survive), then as many sources as fit."""
+    disclaimer = shorten(footer_disclaimer, FOOTER_MAX // 2)
+    if not sources:
+        return disclaimer
+    labels = "; ".join(s.label for s in sources)
+    room = FOOTER_MAX - len(disclaimer) - 1
+    return shorten("Sources: " + labels, room) + "\n" + disclaimer
+
+
+def _field_parts(field: Field) -> list[_Part]:
+    name = shorten(field.name, FIELD_NAME_MAX) or BLANK
+    chunks = split_text(field.value, FIELD_VALUE_MAX) or [BLANK]
+    parts = [_Part(name, chunks[0], field.inline)]
+    more = shorten(f"{field.name} (continued)", FIELD_NAME_MAX)
+    parts += [_Part(more, chunk, field.inline) for chunk in chunks[1:]]
+    return parts
+
+
+def _table_rows(table: Table) -> list[list[_Part]]:
+    """Side by side: each row becomes one line of inline fields, one per column (label | left | right)."""
+    rows: list[list[_Part]] = []
+    width = len(table.headers)
+    for row in table.rows:
+        line = []
+        for i, cell in enumerate(row[:EMBED_FIELDS_MAX]):
+            header = table.headers[i] if i < width else BLANK
+            value = f"**{cell}**" if i == 0 and width > 1 else cell
+            line.append(_Part(shorten(header, FIELD_NAME_MAX) or BLANK, shorten(value, FIELD_VALUE_MAX) or BLANK, True))
+        rows.append(line)
+    return rows
+
+
+def _card_parts(card: Card) -> tuple[str, list[list[_Part]]]:
+    """The description and the fields of a card, in groups that must share one embed (a table row)."""
+    description = "\n\n".join(p for p in (f"*{card.subtitle}*" if card.subtitle else "", card.body) if p)
+    groups: list[list[_Part]] = []
+    if card.table is not None:
+        groups += _table_rows(card.table)
+    for field in card.fields:
+        groups += [[part] for part in _field_parts(field)]
+    return description, groups
+
+
+class _Packer:
+    """Fills embeds in order while keeping the per-message budgets (10 embeds, 6000 characters)."""
+
+    def __init__(self) -> None:
+        self.embeds: list[discord.Embed] = []
+        self.used = 0  # characters counted towards EMBEDS_TOTAL_MAX
+
+    def room(self, reserved: int) -> int:
+        return EMBEDS_TOTAL_MAX - self.used - reserved
+
+    def add(self, card: Card, reserved_chars: int, reserved_embeds: int) -> None:
+        """Add one card; `reserved_*` is what the cards after it need at the very least."""
+        colour = COLOURS.get(card.kind, COLOURS[CardKind.TOPIC])
+        footer = _footer_text(card.footer.disclaimer, card.footer.sources)
+        title = shorten(card.title, EMBED_TITLE_MAX) or BLANK
+        # Title and footer are never dropped: take them off the budget first.
+        reserved_chars += len(footer)
+        self.used += len(title)
+        embed = discord.Embed(title=title, colour=colour)
+        self.embeds.append(embed)
+        description, groups = _card_parts(card)
+        cut = False
+
+        def new_embed() -> discord.Embed | None:
+            if len(self.embeds) + reserved_embeds >= EMBEDS_MAX:
+                return None
+            e = discord.Embed(colour=colour)
+            self.embeds.append(e)
+            return e
+
+        for n, chunk in enumerate(split_text(description, EMBED_DESCRIPTION_MAX)):
+            room = self.room(reserved_chars)
+            if room < 2:
+                cut = True
+                break
+            if n:
+                nxt = new_embed()
+                if nxt is None:
+                    cut = True
+                    break
+                embed = nxt
+            text = chunk if len(chunk) <= room else shorten(chunk, room)
+            embed.description = text
+            self.used += len(text)
+            if text != chunk:
+                cut = True
+                break
+
+        if not cut:
+            for group in groups:
+                if len(embed.fields) + len(group) > EMBED_FIELDS_MAX:  # keep a table row on one line
+                    if self.room(reserved_chars) < sum(len(p.name) + 2 for p in group):
+                        cut = True
+                        break
+                    nxt = new_embed()
+                    if nxt is None:
+                        cut = True
+                        break
+                    embed = nxt
+                for part in group:
+                    room = self.room(reserved_chars)
+                    if room < len(part.name) + 2:
+                        cut = True
+                        break
+                    value = part.value if len(part.name) + len(part.value) <= room else shorten(part.value, room - len(part.name))
+                    embed.add_field(name=part.name, value=value, inline=part.inline)
+                    self.used += len(part.name) + len(value)
+                    if value != part.value:
+                        cut = True
+                        break
+                if cut:
+                    break
+        if cut:
+            _mark_cut(embed)
+        embed.set_footer(text=footer)
+        self.used += len(footer)
+
+
+def _mark_cut(embed: discord.Embed) -> None:
+    """Make sure the last text shown ends with "…", so a reader sees that something is missing.
+
+    The last character is replaced rather than appended to: the budgets are already spent.
+    """
+    if embed.fields:
+        last = embed.fields[-1]
+        if not last.value.endswith(ELLIPSIS):
+            embed.set_field_at(len(embed.fields) - 1, name=last.name, value=last.value[:-1] + ELLIPSIS, inline=last.inline)
+    elif embed.description:
+        if not embed.description.endswith(ELLIPSIS):
+            embed.description = embed.description[:-1] + ELLIPSIS
+    elif embed.title and not embed.title.endswith(ELLIPSIS):
+        embed.title = embed.title[:-1] + ELLIPSIS
+
+
+def _min_cost(card: Card) -> int:
+    return len(shorten(card.title, EMBED_TITLE_MAX) or BLANK) + len(_footer_text(card.footer.disclaimer, card.footer.sources))
+
+
+def render_embeds(cards: tuple[Card, ...]) -> list[discord.Embed]:
+    """Cards as embeds: one or more embeds per card, all within Discord's limits."""
+    shown = list(cards[:EMBEDS_MAX])
+    # Every shown card needs its title and footer; drop trailing cards until those fit.
+    while len(shown) > 1 and sum(_min_cost(c) for c in shown) > EMBEDS_TOTAL_MAX:
+        shown.pop()
+    packer = _Packer()
+    for i, card in enumerate(shown):
+        rest = shown[i + 1 :]
+        packer.add(card, sum(_min_cost(c) for c in rest), len(rest))
+    if len(shown) < len(cards):
+        _mark_cut(packer.embeds[-1])
+    return packer.embeds
+
+
+# --- the message --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DiscordMessage:
+    """Everything the bot passes to discord.py to send one reply."""
+
+    content: str | None
+    embeds: tuple[discord.Embed, ...]
+    view: discord.ui.View | None
+    ephemeral: bool
+
+    def send_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `InteractionResponse.send_message` (and, minus `ephemeral`, `Messageable.send`)."""
+        kwargs: dict[str, Any] = {
+            "content": self.content,
+            "embeds": list(self.embeds),
+            "ephemeral": self.ephemeral,
+            "allowed_mentions": discord.AllowedMentions.none(),
+        }
+        if self.view is not None:
+            kwargs["view"] = self.view
+        return kwargs
+
+
+def share_view(reply: Reply) -> discord.ui.View | None:
+    """A "Share in channel" button for a private reply, when its command fits a custom_id."""
+    if reply.visibility is not Visibility.PRIVATE or reply.is_error:
+        return None
+    buttons: list[discord.ui.Button] = []
+    for action in reply.actions:
+        if action.kind is not ActionKind.SHARE:
+            continue
+        custom_id = share_custom_id(action.command)
+        if custom_id is None:
+            continue
+        buttons.append(
+            discord.ui.Button(label=shorten(action.label, BUTTON_LABEL_MAX) or "Share", custom_id=custom_id,
+                              style=discord.ButtonStyle.secondary)
+        )
+    if not buttons:
+        return None
+    # timeout=None: the button is handled by custom_id prefix (stateless), never by this object.
+    view = discord.ui.View(timeout=None)
+    for button in buttons[:ACTION_ROW_BUTTONS_MAX]:
+        view.add_item(button)
+    # A stopped view is not kept in discord.py's view store: clicks go to the prefix handler.
+    view.stop()
+    return view
+
+
+def render(reply: Reply, *, shared_by: str | None = None) -> DiscordMessage:
+    """The discord.py objects for a reply; `shared_by` names who shared it (plain text, no ping)."""
+    content = shared_by_line(shared_by) if shared_by is not None else None
+    return DiscordMessage(
+        content=content,
+        embeds=tuple(render_embeds(reply.cards)),
+        view=share_view(reply),
+        ephemeral=reply.visibility is Visibility.PRIVATE,
+    )
+
+
+def message_payload(message: DiscordMessage) -> dict[str, Any]:
+    """The JSON discord.py sends for `message` as an interaction response (its `data` object).
+
+    Built by the same discord.py function `InteractionResponse.send_message` uses, with the
+    client's default allowed_mentions (none), so it cannot drift from what is sent.
+    """
+    kwargs = message.send_kwargs()
+    ephemeral = kwargs.pop("ephemeral")
+    flags = discord.MessageFlags(ephemeral=True) if ephemeral else MISSING
+    params = interaction_message_response_params(
+        type=discord.InteractionResponseType.channel_message.value,
+        previous_allowed_mentions=discord.AllowedMentions.none(),
+        flags=flags,
+        **kwargs,
+    )
+    payload = params.payload
+    assert payload is not None  # no files, so the payload is JSON
+    return payload["data"]
+
+
+def render_message(reply: Reply, *, shared_by: str | None = None) -> dict[str, Any]:
+    """The message payload exactly as the bot sends it (`content`, `embeds`, `components`, `flags`, `allowed_mentions`)."""
+    return message_payload(render(reply, shared_by=shared_by))
