@@ -117,10 +117,19 @@ def cmd_run() -> int:
         asyncio.run(_serve_all(engine, configured))
     except KeyboardInterrupt:
         pass
+    except BaseExceptionGroup as group:  # an adapter failed (bad settings, rejected token): say which, stop all
+        for exc in group.exceptions:
+            print(f"cytobot run: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in PLATFORMS:
+        # The platform parses its own options (`cytobot discord --sync`, `cytobot slack --help`).
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return _platform(argv[0], "cli").main(argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.command in (None, "ask", "console", "content") else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -128,8 +137,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_ask(args.line, args.format)
     if args.command == "content":
         return cmd_content_check(args.directory)
-    if args.command in PLATFORMS:
-        return _platform(args.command, "cli").main(list(args.args))
     if args.command == "run":
         return cmd_run()
     engine = _load_engine()
