@@ -87,19 +87,20 @@ def test_console_in_a_pseudo_terminal_keeps_history(tmp_path: Path) -> None:
     history = tmp_path / "history"
     env = {**os.environ, "CYTOBOT_HISTORY_FILE": str(history), "COLUMNS": "100", "TERM": "dumb"}
     env.pop("CYTOBOT_CONTENT_DIR", None)
-    pid, fd = pty.fork()
-    if pid == 0:  # child: the real console on a real terminal
-        os.chdir("/")
-        os.execve(sys.executable, [*CYTOBOT, "console"], env)
+    # Popen on a pty pair, not pty.fork(): forking a threaded pytest process and running
+    # Python before exec can deadlock; Popen forks and execs in C.
+    fd, tty = pty.openpty()
+    proc = subprocess.Popen([*CYTOBOT, "console"], stdin=tty, stdout=tty, stderr=tty, env=env, cwd="/", start_new_session=True)
+    os.close(tty)
     output = b""
 
-    def read_until(marker: bytes, timeout: float = 60.0) -> None:
+    def read_until(marker: bytes, count: int = 1, timeout: float = 60.0) -> None:
         nonlocal output
         deadline = time.monotonic() + timeout
-        while marker not in output:
+        while output.count(marker) < count:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"{marker!r} not seen; got {output[-500:]!r}")
+                raise AssertionError(f"{marker!r} x{count} not seen; got {output[-500:]!r}")
             ready, _, _ = select.select([fd], [], [], remaining)
             if ready:
                 try:
@@ -107,20 +108,20 @@ def test_console_in_a_pseudo_terminal_keeps_history(tmp_path: Path) -> None:
                 except OSError:
                     break
 
+    # Type only at a fresh prompt: readline prints it after switching the terminal to raw
+    # mode, and a ^D typed earlier (in canonical mode) would be lost.
     try:
-        read_until(b"crs> ")
+        read_until(b"crs> ", 1)
         os.write(fd, b"/crs compare severity\r")
         read_until(b"Severity")
+        read_until(b"crs> ", 2)
         os.write(fd, b"fact today\r")
         read_until(b"Did you know?")
+        read_until(b"crs> ", 3)
         os.write(fd, b"\x04")  # Ctrl-D leaves
-        _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
+        assert proc.wait(timeout=60) == 0
     finally:
-        try:
-            os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
+        proc.kill()
         os.close(fd)
     assert "not medical advice" in flat(output.decode(errors="replace"))
     assert history.read_text().splitlines()[-2:] == ["/crs compare severity", "fact today"]

@@ -17,7 +17,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-HOST = "127.0.0.1"
+from tests.fakes.loopback import HOST, LoopbackServer
+
 APP_ID = 1100000000000000001
 BOT_ID = 1100000000000000002
 GUILD_ID = 1100000000000000003
@@ -56,28 +57,25 @@ def user_payload(user_id: int, username: str, *, global_name: str | None = None,
     }
 
 
-class FakeDiscord:
+class FakeDiscord(LoopbackServer):
     """Start with `await fake.start()`; `api_url` is the REST base, `gateway_url` the websocket."""
 
     def __init__(self, token: str = "test-token") -> None:
+        super().__init__()
         self.token = token  # the only bot token the fake accepts
         self.calls: list[Call] = []
         self.identifies: list[dict[str, Any]] = []
         self.dispatched: list[str] = []  # interaction ids sent over the gateway
         self.synced: dict[int | None, list[dict[str, Any]]] = {}  # guild id (None = global) -> commands
         self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self._sockets: set[web.WebSocketResponse] = set()
         self._ids = itertools.count(1200000000000000000)
         self._seq = itertools.count(1)
         self._answered: dict[str, int] = {}  # interaction id -> number of callbacks received
         self._callback_waiters: dict[str, asyncio.Future[Call]] = {}
-        self.port = 0
 
     # --- lifecycle -------------------------------------------------------------------
-    async def start(self) -> "FakeDiscord":
-        app = web.Application()
-        r = app.router
+    def routes(self, router: web.UrlDispatcher) -> None:
+        r = router
         r.add_get("/gateway", self._gateway)
         r.add_get("/api/v10/users/@me", self._me)
         r.add_get("/api/v10/oauth2/applications/@me", self._application)
@@ -89,18 +87,6 @@ class FakeDiscord:
         r.add_post("/api/v10/webhooks/{app}/{token}", self._followup)
         r.add_patch("/api/v10/webhooks/{app}/{token}/messages/{message}", self._edit_webhook_message)
         r.add_post("/api/v10/channels/{channel}/messages", self._channel_message)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, HOST, 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
-
-    async def stop(self) -> None:
-        for ws in list(self._sockets):
-            await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     @property
     def api_url(self) -> str:

@@ -18,7 +18,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-HOST = "127.0.0.1"
+from tests.fakes.loopback import HOST, LoopbackServer
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,40 +43,25 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """Start with `await fake.start()`; `api_url` is the Web API base (ends with '/')."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[Call] = []
         self.script: dict[str, deque[Scripted]] = defaultdict(deque)
         self.envelopes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self._sockets: set[web.WebSocketResponse] = set()
         self._ts = itertools.count(1)
-        self.port = 0
         # Optional: a future per response_url id, resolved when that id is posted to (benchmarks).
         self.response_waiters: dict[str, asyncio.Future[float]] = {}
         self.record = True  # benchmarks switch recording off to keep memory flat
 
     # --- lifecycle -------------------------------------------------------------------
-    async def start(self) -> "FakeSlack":
-        app = web.Application()
-        app.router.add_post("/api/{method}", self._api)
-        app.router.add_post("/response/{rid}", self._response_url)
-        app.router.add_get("/socket", self._socket)
-        self._runner = web.AppRunner(app, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, HOST, 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
-
-    async def stop(self) -> None:
-        for ws in list(self._sockets):
-            await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+    def routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/api/{method}", self._api)
+        router.add_post("/response/{rid}", self._response_url)
+        router.add_get("/socket", self._socket)
 
     @property
     def base(self) -> str:
