@@ -41,9 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_engine() -> Engine | None:
+def load_engine(prefix: str = "/crs") -> Engine | None:
+    """The engine on the configured pack, or None after saying on stderr why the pack is refused."""
     try:
-        return Engine.from_env()
+        return Engine.from_env(prefix=prefix)
     except PackError as exc:
         print(f"cytobot: the content pack in {content_dir_from_env()} is broken:", file=sys.stderr)
         for problem in exc.problems:
@@ -72,7 +73,7 @@ def cmd_content_check(directory: str | None) -> int:
 
 
 def cmd_ask(line: str, fmt: str) -> int:
-    engine = _load_engine()
+    engine = load_engine()
     if engine is None:
         return 1
     reply = engine.execute(line)
@@ -104,7 +105,7 @@ async def _serve_all(engine: Engine, names: Sequence[str]) -> None:
 
 def cmd_run() -> int:
     configured = [name for name in PLATFORMS if _platform(name, "cli").configured()]
-    engine = _load_engine()
+    engine = load_engine()
     if engine is None:
         return 1
     if not configured:
@@ -139,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_content_check(args.directory)
     if args.command == "run":
         return cmd_run()
-    engine = _load_engine()
+    engine = load_engine()
     if engine is None:
         return 1
     from adapters.console.repl import run_console

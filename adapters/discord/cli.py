@@ -21,6 +21,7 @@ import sys
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import aiohttp
 import discord
 
 from .client import DEFAULT_COMMAND, build_client, point_discord_py_at
@@ -156,19 +157,6 @@ async def print_invite_url() -> int:
     return 0
 
 
-def _load_engine(prefix: str):
-    from bot.engine import Engine
-    from bot.loader import PackError, content_dir_from_env
-
-    try:
-        return Engine.from_env(prefix=prefix)
-    except PackError as exc:
-        print(f"cytobot: the content pack in {content_dir_from_env()} is broken:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return None
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cytobot discord",
@@ -194,7 +182,9 @@ def main(argv: list[str]) -> int:
             return asyncio.run(print_invite_url())
         command_name = _command_name()
         _token()  # fail on credentials before loading the pack
-        engine = _load_engine("/" + command_name)
+        from adapters.cli import load_engine
+
+        engine = load_engine("/" + command_name)
         if engine is None:
             return 1
         if args.action == "sync":
@@ -217,4 +207,7 @@ def main(argv: list[str]) -> int:
         return 2
     except discord.HTTPException as exc:
         print(f"cytobot discord: Discord answered {exc.status}: {exc.text or exc}", file=sys.stderr)
+        return 1
+    except (aiohttp.ClientError, OSError) as exc:
+        print(f"cytobot discord: cannot reach Discord ({exc}): check the network, DISCORD_API_URL and DISCORD_GATEWAY_URL.", file=sys.stderr)
         return 1

@@ -14,6 +14,9 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import aiohttp
+from slack_sdk.errors import SlackApiError
+
 from adapters.slack.app import DEFAULT_COMMAND, build_app, start_http
 
 DEFAULT_PORT = 3000
@@ -131,17 +134,20 @@ def main(argv: list[str]) -> int:
     if args.http and not 0 <= args.port < 65536:
         print(f"cytobot slack: --port must be 0-65535 (got {args.port})", file=sys.stderr)
         return 2
-    try:
-        from bot.engine import Engine
-        from bot.loader import PackError
+    from adapters.cli import load_engine
 
-        try:
-            engine = Engine.from_env(prefix=settings.command)  # hints then name the right command
-        except PackError as e:
-            print(f"cytobot slack: content pack error: {e}", file=sys.stderr)
-            return 2
-        runner = run_http(engine, settings, args.host, args.port) if args.http else run_socket_mode(engine, settings)
+    engine = load_engine(settings.command)  # hints then name the right command
+    if engine is None:
+        return 1
+    runner = run_http(engine, settings, args.host, args.port) if args.http else run_socket_mode(engine, settings)
+    try:
         asyncio.run(runner)
     except KeyboardInterrupt:
         return 0
+    except SlackApiError as e:
+        print(f"cytobot slack: Slack refused the connection: {e.response.get('error', e)} (check the tokens)", file=sys.stderr)
+        return 2
+    except (aiohttp.ClientError, OSError) as e:
+        print(f"cytobot slack: cannot reach Slack ({e}): check the network and SLACK_API_URL.", file=sys.stderr)
+        return 1
     return 0
