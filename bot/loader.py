@@ -298,7 +298,7 @@ class _Registry:
 def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: list[PackProblem]) -> Pack | None:
     info: PackInfo | None = None
     info_at = ""
-    info_line: int | None = None
+    info_lines: dict[str, int | None] = {}
     sources: dict[str, Source] = {}
     topics: list[Topic] = []
     comparisons: list[Comparison] = []
@@ -315,7 +315,8 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
             if info is not None:
                 problems.append(PackProblem(f.name, f.line(("pack",)), f"`pack:` is already defined in {info_at}: keep one"))
             else:
-                info, info_at, info_line = pf.pack, f.name, f.line(("pack", "default_comparison"))
+                info, info_at = pf.pack, f.name
+                info_lines = {key: f.line(("pack", key)) for key in ("default_comparison", "disclaimer")}
         for i, s in enumerate(pf.sources):
             source_ids.add(s.id, s.id, f.name, f.line(("sources", i)), f"source '{s.id}'")
             sources.setdefault(s.id, s)
@@ -352,10 +353,10 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
         return None
     if info.default_comparison and info.default_comparison not in {c.id for c in comparisons}:
         problems.append(
-            PackProblem(info_at, info_line, f"default_comparison '{info.default_comparison}' is not a comparison id: fix it or remove it")
+            PackProblem(info_at, info_lines["default_comparison"], f"default_comparison '{info.default_comparison}' is not a comparison id: fix it or remove it")
         )
     if "not medical advice" not in info.disclaimer.casefold() and "not advice" not in info.disclaimer.casefold():
-        problems.append(PackProblem(info_at, None, "disclaimer must say the text is 'not medical advice' (or 'not advice')"))
+        problems.append(PackProblem(info_at, info_lines["disclaimer"], "disclaimer must say the text is 'not medical advice' (or 'not advice')"))
     return Pack(root, info, sources, tuple(topics), tuple(comparisons), tuple(facts), tuple(f.name for f, _ in parsed))
 
 

@@ -79,7 +79,7 @@ CASES = [
     ("two-pack-infos", write("zz-other.yaml", "pack:\n  id: x\n  name: X\n  version: '1'\n  description: d\n  disclaimer: not medical advice\n"),
      "zz-other.yaml", "id: x", "`pack:` is already defined in pack.yaml"),
     ("disclaimer-without-advice", edit("pack.yaml", "Test content only; not medical advice.", "Test content only."),
-     "pack.yaml", None, "disclaimer must say"),
+     "pack.yaml", "disclaimer:", "disclaimer must say"),
     ("default-comparison-missing", edit("pack.yaml", "default_comparison: alpha-vs-beta", "default_comparison: nope"),
      "pack.yaml", "default_comparison", "default_comparison 'nope' is not a comparison id"),
     ("comparison-unknown-topic", edit("topics.yaml", "    right: beta", "    right: gamma"),
