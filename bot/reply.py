@@ -6,7 +6,7 @@ keeps a plain-text fallback. Nothing here knows about Slack, Discord or terminal
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
@@ -118,7 +118,6 @@ class Reply:
     is_error: bool = False
     # The canonical command that produced this reply (empty for errors), e.g. "compare crs cytokine-storm severity".
     command: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
