@@ -13,11 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from . import __version__
 from .cards import CardMaker, note_sources
-from .matcher import Candidate
+from .matcher import Candidate, Matcher
 from .normalize import normalize, shorten
 from .reply import Card, CardKind, Field, Table
 from .schema import Comparison, Topic
@@ -132,14 +133,6 @@ def find_topic(ctx: Context, query: str) -> Topic:
     raise UserError(f"No topic matches {ctx.quote(query)}.", hints, "Topic not found")
 
 
-def find_comparison(ctx: Context, query: str) -> Comparison:
-    match = ctx.catalog.comparison_names.lookup(query)
-    if match.item is not None:
-        return match.item
-    hints = _suggestions(ctx, list(match.suggestions), "compare") or (ctx.hint("list"),)
-    raise UserError(f"No comparison matches {ctx.quote(query)}.", hints, "Comparison not found")
-
-
 def default_comparison(ctx: Context) -> Comparison:
     comparison = ctx.catalog.default_comparison
     if comparison is None:
@@ -172,8 +165,6 @@ def cmd_help(ctx: Context, args: Args) -> Answer:
 
 
 def _find_command(ctx: Context, name: str) -> CommandSpec:
-    from .engine import command_names  # local: engine builds on this module
-
     match = command_names(ctx.registry).lookup(name)
     if match.item is not None:
         return match.item
@@ -532,6 +523,12 @@ REGISTRY: tuple[CommandSpec, ...] = (
         examples=("help", "help compare"),
     ),
 )
+
+
+@lru_cache(maxsize=8)
+def command_names(registry: tuple[CommandSpec, ...]) -> Matcher[CommandSpec]:
+    """Command names and aliases, through the same matcher as every other lookup."""
+    return Matcher((spec, spec.name, spec.aliases) for spec in registry)
 
 
 def context_args(args: Mapping[str, object]) -> Args:

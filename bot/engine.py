@@ -11,14 +11,12 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 
 from .cards import CardMaker
 from .catalog import Catalog
-from .commands import REGISTRY, CommandSpec, Context, ParamKind, ParamSpec, UserError, context_args
-from .loader import Pack, content_dir_from_env, load_pack
-from .matcher import Matcher
+from .commands import REGISTRY, CommandSpec, Context, ParamKind, ParamSpec, UserError, command_names, context_args
+from .loader import content_dir_from_env, load_pack
 from .normalize import clean_input, normalize, shorten
 from .reply import Action, ActionKind, CardKind, Field, Reply, Visibility
 
@@ -39,11 +37,6 @@ class Choice:
 
     label: str
     value: str
-
-
-@lru_cache(maxsize=8)
-def command_names(registry: tuple[CommandSpec, ...]) -> Matcher[CommandSpec]:
-    return Matcher((spec, spec.name, spec.aliases) for spec in registry)
 
 
 class Engine:
@@ -79,10 +72,6 @@ class Engine:
     @classmethod
     def from_env(cls, **kwargs) -> Engine:
         return cls.load(content_dir_from_env(), **kwargs)
-
-    @classmethod
-    def from_pack(cls, pack: Pack, **kwargs) -> Engine:
-        return cls(Catalog(pack), **kwargs)
 
     @property
     def commands(self) -> tuple[CommandSpec, ...]:

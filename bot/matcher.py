@@ -34,7 +34,6 @@ class Match(Generic[T]):
 
     item: T | None
     suggestions: tuple[Candidate[T], ...] = ()
-    exact: bool = False
 
 
 class Matcher(Generic[T]):
@@ -62,13 +61,6 @@ class Matcher(Generic[T]):
                 self._key_shown.append(name)
         self._sorted = sorted(range(len(self._keys)), key=self._keys.__getitem__)
         self._sorted_keys = [self._keys[i] for i in self._sorted]
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    @property
-    def items(self) -> list[T]:
-        return list(self._items)
 
     def exact(self, query: str) -> T | None:
         index = self._exact.get(normalize(query))
@@ -107,7 +99,7 @@ class Matcher(Generic[T]):
         """Resolve a query: exact wins; a confident fuzzy or unique prefix match is taken too."""
         hit = self.exact(query)
         if hit is not None:
-            return Match(hit, exact=True)
+            return Match(hit)
         ranked = self.ranked(query, limit=5)
         if ranked:
             top = ranked[0]
