@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from adapters.discord.render import render_message, shorten, split_text
+from bot.catalog import Catalog
 from bot.engine import Engine
 from bot.loader import load_pack
 from bot.reply import Action, ActionKind, Card, CardKind, Field, Footer, Reply, SourceRef, Table, Visibility
@@ -80,7 +81,7 @@ def visible_text(payload: dict[str, Any]) -> str:
 def pack_lines() -> list[str]:
     """Every command line the pack supports: topics, sections, comparisons, aspects, facts, sources..."""
     pack = load_pack(CONTENT)
-    engine = Engine.from_pack(pack)
+    engine = Engine(Catalog(pack))
     lines = ["list", "sources", "about", "help", "fact", "fact today", "fact random", "compare"]
     lines += [f"help {spec.name}" for spec in engine.commands]
     for topic in pack.topics:
