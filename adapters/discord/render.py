@@ -19,6 +19,7 @@ import discord
 from discord.utils import MISSING
 from discord.webhook.async_ import interaction_message_response_params
 
+from bot.normalize import shorten
 from bot.reply import ActionKind, Card, CardKind, Field, Reply, SourceRef, Table, Visibility
 
 # --- Discord's limits (one place for each fact) --------------------------------------------
@@ -30,7 +31,6 @@ EMBED_FIELDS_MAX = 25
 FIELD_NAME_MAX = 256
 FIELD_VALUE_MAX = 1024
 FOOTER_MAX = 2048
-AUTHOR_NAME_MAX = 256
 EMBEDS_TOTAL_MAX = 6000  # title + description + field names/values + footer + author, all embeds
 BUTTON_LABEL_MAX = 80
 CUSTOM_ID_MAX = 100
@@ -38,11 +38,9 @@ ACTION_ROW_BUTTONS_MAX = 5
 AUTOCOMPLETE_CHOICES_MAX = 25
 CHOICE_NAME_MAX = 100
 CHOICE_VALUE_MAX = 100
-COMMAND_NAME_MAX = 32
 COMMAND_DESCRIPTION_MAX = 100
 COMMAND_OPTIONS_MAX = 25
 SUBCOMMANDS_MAX = 25
-EPHEMERAL_FLAG = 64  # MessageFlags.ephemeral
 
 ELLIPSIS = "…"
 BLANK = "\u200b"  # Discord rejects empty field names and values; a zero-width space is "nothing"
@@ -62,20 +60,6 @@ COLOURS: dict[CardKind, int] = {
 
 
 # --- text helpers ---------------------------------------------------------------------------
-def shorten(text: str, limit: int) -> str:
-    """Cut `text` to at most `limit` characters, marking the cut with a visible "…"."""
-    text = text.strip()
-    if len(text) <= limit:
-        return text
-    if limit <= 0:
-        return ""
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit * 0.6:  # prefer a word boundary when it costs little
-        cut = cut[:space]
-    return cut.rstrip() + ELLIPSIS
-
-
 def split_text(text: str, limit: int) -> list[str]:
     """Split `text` into chunks of at most `limit` characters, at paragraph, line or word breaks."""
     text = text.strip()

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from adapters.discord.client import SORRY
-from adapters.discord.render import EPHEMERAL_FLAG, SHARE_PREFIX, render_message
+from adapters.discord.render import SHARE_PREFIX, render_message
+
+EPHEMERAL_FLAG = 64  # Discord MessageFlags.ephemeral, stated here rather than read from the renderer under test
 from bot.engine import Engine, ParamKind
 from tests.discord.conftest import CONTENT
 from tests.fakes.discord_api import APP_ID
