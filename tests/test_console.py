@@ -25,8 +25,9 @@ def flat(text: str) -> str:
 
 
 def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "COLUMNS": "100", **(env or {})}
-    full_env.pop("CYTOBOT_CONTENT_DIR", None) if env is None or "CYTOBOT_CONTENT_DIR" not in env else None
+    full_env = {**os.environ, "COLUMNS": "100"}
+    full_env.pop("CYTOBOT_CONTENT_DIR", None)  # the bundled pack, unless the test names one
+    full_env.update(env or {})
     return subprocess.run([*CYTOBOT, *args], capture_output=True, text=True, env=full_env, input=stdin, timeout=60, cwd="/")
 
 
