@@ -71,7 +71,7 @@ def split_text(text: str, limit: int) -> list[str]:
             cut = window.rfind(sep)
             if cut > limit // 2:
                 break
-        if cut <= 0:
+        if cut <= limit // 2:  # no break late enough in the window: cut at the limit
             cut = limit
         chunks.append(text[:cut].rstrip())
         text = text[cut:].lstrip()

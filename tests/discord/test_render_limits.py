@@ -228,3 +228,10 @@ def test_text_helpers_cut_visibly_and_split_at_breaks():
     chunks = split_text("para one.\n\n" + "w " * 3000, 1024)
     assert all(len(c) <= 1024 for c in chunks) and len(chunks) == 6
     assert re.sub(r"\s+", "", "".join(chunks)) == re.sub(r"\s+", "", "para one." + "w" * 3000)
+
+
+def test_split_text_cuts_at_the_limit_when_no_late_break_exists() -> None:
+    chunks = split_text("a b " + "x" * 200, 50)
+    assert len(chunks[0]) == 50, "an early space must not produce a tiny chunk"
+    assert all(len(c) <= 50 for c in chunks)
+    assert "".join(chunks).replace(" ", "") == ("ab" + "x" * 200)
