@@ -205,10 +205,6 @@ def cmd_list(ctx: Context, args: Args) -> Answer:
 # --------------------------------------------------------------------------- topic
 
 
-def parse_topic(ctx: Context, text: str) -> Args:
-    return {"query": text} if text else {}
-
-
 def cmd_topic(ctx: Context, args: Args) -> Answer:
     query = args.get("query", "").strip()
     if not query:
@@ -470,7 +466,6 @@ REGISTRY: tuple[CommandSpec, ...] = (
         (ParamSpec("query", "Topic name or alias, optionally followed by a section", ParamKind.TOPIC, True),),
         aliases=("define",),
         examples=("topic {topic}", "topic {section}", "define {topic}"),
-        parse=parse_topic,
     ),
     CommandSpec(
         "compare",
