@@ -1,26 +1,31 @@
-"""The engine: one entry point for every adapter. Text or typed options in, a Reply out.
+"""The engine: one entry point for every adapter. A Request in, a Reply out.
 
+`Engine.handle(request)` serves slash commands, typed options, mentions, DMs, buttons and
+scheduled posts alike; `execute` and `invoke` are the same path for synchronous callers.
 It never raises on user input. Problems the user can fix become a private error card that
 says what to type; anything unexpected is logged and answered with a polite apology.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .cards import CardMaker
 from .catalog import Catalog
-from .commands import REGISTRY, CommandSpec, Context, ParamKind, ParamSpec, UserError, command_names, context_args
+from .commands import REGISTRY, Args, CommandSpec, Context, ParamKind, ParamSpec, UserError, command_names, context_args
 from .loader import content_dir_from_env, load_pack
 from .normalize import clean_input, normalize, shorten
 from .reply import Action, ActionKind, CardKind, Field, Reply, Visibility
+from .request import CONSOLE, Caller, Request
 
-__all__ = ["Choice", "CommandSpec", "Engine", "ParamKind", "ParamSpec", "command_names"]
+__all__ = ["Caller", "Choice", "CommandSpec", "Engine", "ParamKind", "ParamSpec", "Request", "command_names"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,7 @@ class Engine:
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
         registry: tuple[CommandSpec, ...] = REGISTRY,
+        services: Mapping[str, object] | None = None,
     ):
         self.catalog = catalog
         self.prefix = prefix
@@ -60,6 +66,7 @@ class Engine:
             clock=clock or (lambda: datetime.now(timezone.utc)),
             rng=rng or random.Random(),
             registry=registry,
+            services=dict(services or {}),
         )
 
     # ------------------------------------------------------------------ construction
@@ -79,51 +86,66 @@ class Engine:
 
     # ------------------------------------------------------------------ answering
 
-    def execute(self, line: str, *, public: bool = False) -> Reply:
-        """Answer a line as typed in chat: "/crs compare severity", "topic il6 public", ""."""
+    async def handle(self, request: Request) -> Reply:
+        """Answer one request: a line as typed in chat, or a command with typed options."""
         try:
-            text = clean_input(line if isinstance(line, str) else str(line))
-            if len(text) > MAX_INPUT:
-                return self._error(
-                    f"That is {len(text):,} characters long; I can look up at most {MAX_INPUT}.",
-                    (self._ctx.hint("help"),),
-                    "Too long",
-                )
-            words = text.split()
-            if words and words[0].casefold() == self.prefix.casefold():
-                words = words[1:]  # "/crs compare severity" typed into the console
-            if len(words) > 1 and words[-1].casefold() == PUBLIC_WORD:
-                public, words = True, words[:-1]
-            if not words:
-                return self._run(self._names.exact("help"), {}, public)
-            spec = self._names.exact(words[0])
-            rest = " ".join(words[1:])
-            if spec is None:
-                return self._fallback(" ".join(words), public)
-            return self._run(spec, spec.parse_text(self._ctx, rest), public)
+            if request.command is not None:
+                return await self._invoke(request)
+            return await self._execute(request)
         except Exception:  # never let user input crash an adapter
-            log.exception("unexpected error answering %r", shorten(str(line), 200))
+            what = request.command if request.command is not None else "a typed line"
+            log.exception("unexpected error answering %s on %s", what, request.caller.platform)
             return self._internal_error()
 
-    def invoke(self, name: str, args: Mapping[str, object] | None = None, *, public: bool = False) -> Reply:
-        """Answer typed options (Discord): `invoke("compare", {"aspect": "severity"})`."""
-        try:
-            spec = self._names.exact(name or "")
-            if spec is None:
-                return self._unknown_command(clean_input(str(name)))
-            cleaned = {k: clean_input(v) for k, v in context_args(args or {}).items()}
-            too_long = [k for k, v in cleaned.items() if len(v) > MAX_INPUT]
-            if too_long:
-                return self._error(f"The {too_long[0]} option is longer than {MAX_INPUT} characters.", (), "Too long")
-            return self._run(spec, cleaned, public)
-        except Exception:
-            log.exception("unexpected error invoking %r", name)
-            return self._internal_error()
+    def execute(self, line: str, *, public: bool = False, caller: Caller = CONSOLE) -> Reply:
+        """`handle` for synchronous callers (tests, benchmarks, `cytobot ask` lookups)."""
+        return _finish(self.handle(Request.text(line, caller, public=public)), self._needs_loop)
 
-    def _run(self, spec: CommandSpec | None, args: dict[str, str], public: bool) -> Reply:
+    def invoke(self, name: str, args: Mapping[str, object] | None = None, *, public: bool = False,
+               caller: Caller = CONSOLE) -> Reply:
+        """`handle` with typed options, for synchronous callers: `invoke("compare", {"aspect": "severity"})`."""
+        return _finish(self.handle(Request.options(name, args, caller, public=public)), self._needs_loop)
+
+    async def _execute(self, request: Request) -> Reply:
+        line, public = request.line, request.public
+        text = clean_input(line if isinstance(line, str) else str(line))
+        if len(text) > MAX_INPUT:
+            return self._error(
+                f"That is {len(text):,} characters long; I can look up at most {MAX_INPUT}.",
+                (self._ctx.hint("help"),),
+                "Too long",
+            )
+        words = text.split()
+        if words and words[0].casefold() == self.prefix.casefold():
+            words = words[1:]  # "/crs compare severity" typed into the console
+        if len(words) > 1 and words[-1].casefold() == PUBLIC_WORD:
+            public, words = True, words[:-1]
+        if not words:
+            return await self._run(self._names.exact("help"), {}, public, request.caller)
+        spec = self._names.exact(words[0])
+        rest = " ".join(words[1:])
+        if spec is None:
+            return await self._fallback(" ".join(words), public, request.caller)
+        return await self._run(spec, spec.parse_text(self._ctx, rest), public, request.caller)
+
+    async def _invoke(self, request: Request) -> Reply:
+        name = request.command or ""
+        spec = self._names.exact(name)
+        if spec is None:
+            return self._unknown_command(clean_input(str(name)))
+        cleaned = {k: clean_input(v) for k, v in context_args(request.args).items()}
+        too_long = [k for k, v in cleaned.items() if len(v) > MAX_INPUT]
+        if too_long:
+            return self._error(f"The {too_long[0]} option is longer than {MAX_INPUT} characters.", (), "Too long")
+        return await self._run(spec, cleaned, request.public, request.caller)
+
+    async def _run(self, spec: CommandSpec | None, args: Args, public: bool, caller: Caller) -> Reply:
         assert spec is not None
+        ctx = self._ctx if caller is self._ctx.caller else dataclasses.replace(self._ctx, caller=caller)
         try:
-            answer = spec.handler(self._ctx, args)
+            answer = spec.handler(ctx, args)
+            if inspect.isawaitable(answer):
+                answer = await answer
         except UserError as exc:
             return self._error(exc.message, exc.hints, exc.title)
         visibility = Visibility.PUBLIC if public else Visibility.PRIVATE
@@ -132,15 +154,22 @@ class Engine:
             actions = (Action(ActionKind.SHARE, SHARE_LABEL, answer.command),)
         return Reply(answer.cards, visibility, actions, command=answer.command)
 
-    def _fallback(self, text: str, public: bool) -> Reply:
+    def _needs_loop(self) -> Reply:
+        return self._error(
+            "That command needs the bot's storage, which this one-off call cannot reach. Ask the running bot instead.",
+            (self._ctx.hint("help"),),
+            "Not available here",
+        )
+
+    async def _fallback(self, text: str, public: bool, caller: Caller) -> Reply:
         """Not a command: perhaps a topic ("/crs il6") or an aspect ("/crs severity")."""
         words = text.split()
         for cut in range(min(len(words), MAX_FALLBACK_WORDS), 0, -1):  # "crs symptoms": a topic, perhaps a section
             if self.catalog.topic_names.exact(" ".join(words[:cut])) is not None:
-                return self._run(self._names.exact("topic"), {"query": text}, public)
+                return await self._run(self._names.exact("topic"), {"query": text}, public, caller)
         default = self.catalog.default_comparison
         if default is not None and self.catalog.aspect_names(default).exact(text) is not None:
-            return self._run(self._names.exact("compare"), {"aspect": text}, public)
+            return await self._run(self._names.exact("compare"), {"aspect": text}, public, caller)
         return self._unknown_command(words[0])
 
     def _unknown_command(self, word: str) -> Reply:
@@ -209,3 +238,14 @@ class Engine:
             if a is not None and b is not None:
                 return self.catalog.comparison_between(a.id, b.id)
         return self.catalog.default_comparison
+
+
+def _finish(coro: Coroutine[object, None, Reply], unavailable: Callable[[], Reply]) -> Reply:
+    """Run `coro` to completion without an event loop, as lookups never wait on anything.
+    A command that has to wait (storage, a platform API) gets `unavailable()` instead."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value
+    coro.close()
+    return unavailable()

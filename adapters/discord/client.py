@@ -21,6 +21,7 @@ import yarl
 from discord import app_commands
 
 from bot.engine import CommandSpec, Engine, ParamKind, ParamSpec
+from bot.request import Caller, Origin, Request
 
 from .render import (
     AUTOCOMPLETE_CHOICES_MAX,
@@ -43,6 +44,24 @@ PUBLIC_DESCRIPTION = "Post the answer in the channel for everyone (default: only
 # Kinds the core can complete cheaply; TEXT (free search words) has nothing to offer.
 COMPLETABLE = frozenset({ParamKind.TOPIC, ParamKind.COMPARISON, ParamKind.ASPECT, ParamKind.COMMAND, ParamKind.FACT, ParamKind.SOURCE})
 SORRY = "Sorry, something went wrong on my side while answering that. It has been logged; please try again."
+MANAGERS = "members with the Manage Channels permission in this channel"
+
+
+def caller_from(interaction: discord.Interaction) -> Caller:
+    """Who is asking: Manage Channels is resolved by Discord for this member in this channel, at
+    the time of the interaction (not the command's default_permissions, which admins can change)."""
+    is_direct = interaction.guild_id is None
+    return Caller(
+        platform="discord",
+        workspace=str(interaction.guild_id or ""),
+        channel=str(interaction.channel_id or ""),
+        user_id=str(interaction.user.id),
+        display_name=interaction.user.display_name,
+        is_direct=is_direct,
+        # In a DM there is nobody else to ask: the user manages their own DM channel.
+        may_manage=is_direct or bool(interaction.permissions.manage_channels),
+        managers=MANAGERS,
+    )
 
 
 def point_discord_py_at(api_url: str | None = None, gateway_url: str | None = None) -> None:
@@ -130,7 +149,8 @@ def build_subcommand(adapter: "CytobotClient", spec: CommandSpec, group: app_com
     async def callback(interaction: discord.Interaction, **options: Any) -> None:
         public = bool(options.pop(public_ident, False))
         args = {by_python[k]: v for k, v in options.items() if v is not None}
-        await adapter.answer(interaction, lambda: engine.invoke(spec.name, args, public=public))
+        request = Request.options(spec.name, args, caller_from(interaction), public=public)
+        await adapter.answer(interaction, lambda: engine.handle(request))
 
     callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     callback.__name__ = callback.__qualname__ = f"crs_{spec.name.replace('-', '_')}"
@@ -202,10 +222,11 @@ class CytobotClient(discord.Client):
         return synced
 
     # --- answering ----------------------------------------------------------------------------
-    async def answer(self, interaction: discord.Interaction, make_reply: Callable[[], Any], *, shared_by: str | None = None) -> None:
+    async def answer(self, interaction: discord.Interaction, make_reply: Callable[[], Awaitable[Any]], *,
+                     shared_by: str | None = None) -> None:
         """Run the core and send its reply; any failure still answers the user, privately."""
         try:
-            reply = make_reply()
+            reply = await make_reply()
             message = render(reply, shared_by=shared_by if not reply.is_error else None)
             await self.send(interaction, message)
         except Exception:
@@ -245,11 +266,8 @@ class CytobotClient(discord.Client):
         if not custom_id.startswith(SHARE_PREFIX):
             return
         command = custom_id[len(SHARE_PREFIX) :]
-        await self.answer(
-            interaction,
-            lambda: self.engine.execute(command, public=True),
-            shared_by=interaction.user.display_name,
-        )
+        request = Request.text(command, caller_from(interaction), public=True, origin=Origin.BUTTON)
+        await self.answer(interaction, lambda: self.engine.handle(request), shared_by=interaction.user.display_name)
 
 
 def build_client(

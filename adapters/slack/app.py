@@ -21,8 +21,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, AsyncServerErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.caller import Roles, caller_from
 from adapters.slack.render import SHARE_ACTION_ID, escape, render_message
 from bot.reply import Reply, Visibility
+from bot.request import Origin, Request
 
 log = logging.getLogger("cytobot.slack")
 
@@ -36,7 +38,7 @@ SERVER_ERROR_RETRIES = 2
 
 
 class EngineLike(Protocol):
-    def execute(self, text: str, *, public: bool = False) -> Reply: ...
+    async def handle(self, request: Request) -> Reply: ...
 
 
 def web_client(token: str, api_url: str | None = None) -> AsyncWebClient:
@@ -85,8 +87,11 @@ def build_app(
     signing_secret: str | None,
     api_url: str | None = None,
     command: str = DEFAULT_COMMAND,
+    roles: Roles | None = None,
 ) -> AsyncApp:
-    """The bolt app. `signing_secret=None` is for Socket Mode only (no HTTP signatures)."""
+    """The bolt app. `signing_secret=None` is for Socket Mode only (no HTTP signatures).
+    `roles` decides who may manage a channel's settings (default: workspace admins and owners)."""
+    roles = roles or Roles()
     app = AsyncApp(
         client=web_client(token, api_url),
         signing_secret=signing_secret or "",
@@ -95,11 +100,11 @@ def build_app(
     )
 
     @app.command(command)
-    async def on_command(ack: Any, body: dict[str, Any], respond: Any) -> None:
+    async def on_command(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
         await ack()
         text = body.get("text") or ""
         try:
-            reply = engine.execute(text)
+            reply = await engine.handle(Request.text(text, caller_from(body, client, roles)))
             public = reply.visibility is Visibility.PUBLIC and not reply.is_error
             await respond(
                 **render_message(reply),
@@ -108,7 +113,7 @@ def build_app(
                 unfurl_media=False,
             )
         except Exception:
-            log.exception("slash command failed: %r", text)
+            log.exception("slash command failed (%d characters typed)", len(text))
             await _respond_safely(respond, _friendly_failure(f"{command} {text}".strip()))
 
     @app.action(re.compile(rf"^{re.escape(SHARE_ACTION_ID)}(:\d+)?$"))
@@ -117,7 +122,8 @@ def build_app(
         action = (body.get("actions") or [{}])[0]
         shared_command = str(action.get("value") or "")
         try:
-            reply = engine.execute(shared_command, public=True)
+            caller = caller_from(body, client, roles)
+            reply = await engine.handle(Request.text(shared_command, caller, public=True, origin=Origin.BUTTON))
             if reply.is_error:
                 await respond(**render_message(reply), response_type="ephemeral", replace_original=False)
                 return
@@ -134,7 +140,7 @@ def build_app(
             # The private copy has served its purpose; removing it avoids sharing twice.
             await respond(delete_original=True)
         except Exception:
-            log.exception("share failed: %r", shared_command)
+            log.exception("share failed")
             await _respond_safely(respond, {**_friendly_failure("Share in channel"), "replace_original": False})
 
     @app.error

@@ -18,6 +18,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.app import DEFAULT_COMMAND, build_app, start_http
+from adapters.slack.caller import Roles, admin_ids
 
 DEFAULT_PORT = 3000
 DEFAULT_HOST = "0.0.0.0"
@@ -34,6 +35,7 @@ class Settings:
     app_token: str | None
     api_url: str | None
     command: str
+    admins: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, http: bool) -> "Settings":
@@ -59,7 +61,7 @@ class Settings:
         api_url = env.get("SLACK_API_URL", "").strip() or None
         if api_url is not None and not api_url.startswith(("http://", "https://")):
             raise ConfigError("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
-        return cls(bot_token, secret, app_token, api_url, command)
+        return cls(bot_token, secret, app_token, api_url, command, admin_ids(env))
 
 
 def configured(env: Mapping[str, str] | None = None) -> bool:
@@ -74,7 +76,7 @@ async def run_socket_mode(engine: object, settings: Settings) -> None:
     """Connect over Socket Mode and stay connected until cancelled."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    app = build_app(engine, token=settings.bot_token, signing_secret=None, api_url=settings.api_url, command=settings.command)  # type: ignore[arg-type]
+    app = build_app(engine, token=settings.bot_token, signing_secret=None, api_url=settings.api_url, command=settings.command, roles=Roles(settings.admins))  # type: ignore[arg-type]
     handler = AsyncSocketModeHandler(app, settings.app_token)
     try:
         await handler.connect_async()
@@ -86,7 +88,7 @@ async def run_socket_mode(engine: object, settings: Settings) -> None:
 
 async def run_http(engine: object, settings: Settings, host: str, port: int) -> None:
     """Serve POST /slack/events until cancelled."""
-    app = build_app(engine, token=settings.bot_token, signing_secret=settings.signing_secret, api_url=settings.api_url, command=settings.command)  # type: ignore[arg-type]
+    app = build_app(engine, token=settings.bot_token, signing_secret=settings.signing_secret, api_url=settings.api_url, command=settings.command, roles=Roles(settings.admins))  # type: ignore[arg-type]
     server = await start_http(app, host, port)
     logging.getLogger("cytobot.slack").info("Slack HTTP mode listening on %s:%d/slack/events", host, server.port)
     try:

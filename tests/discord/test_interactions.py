@@ -204,7 +204,7 @@ async def test_crash_in_the_core_reaches_the_user_as_a_friendly_private_message(
     def explode(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(running.engine, "invoke", explode)
+    monkeypatch.setattr(running.engine, "handle", explode)
     fake = running.fake
     call = await fake.interact(fake.interaction(APPLICATION_COMMAND, command("list")))
     data = call.body["data"]

@@ -130,7 +130,7 @@ async def test_unknown_command_gets_a_friendly_private_answer(bot: Any, fake: An
 class _Boom:
     """An engine whose every call fails, standing in for a bug in the core."""
 
-    def execute(self, text: str, *, public: bool = False) -> Any:
+    async def handle(self, request: Any) -> Any:
         raise RuntimeError("engine exploded")
 
 
@@ -173,7 +173,8 @@ class _Echo:
     """An engine that echoes the user's words verbatim into every part of a card, so the test
     does not depend on how much the core itself cleans its input."""
 
-    def execute(self, text: str, *, public: bool = False) -> Reply:
+    async def handle(self, request: Any) -> Reply:
+        text, public = request.line, request.public
         card = Card(title=text, body=text, subtitle=text, fields=(Field(text, text, True), Field(text, text)), table=Table(("Aspect", text), ((text, text),)), footer=Footer(text, (SourceRef("s", text, "https://example.org/?q=<!channel>"),)))
         return Reply((card,), Visibility.PUBLIC if public else Visibility.PRIVATE, (Action(ActionKind.SHARE, text, "topic crs"),))
 

@@ -1,121 +1,25 @@
-"""The command registry: every command defined once, read by every adapter.
+"""Lookup commands: topic, compare, search, fact, list, sources, about, help.
 
-A command is a `CommandSpec`: its name, help text, typed parameters, a handler that turns
-resolved arguments into a reply, and a parser that turns free text ("crs storm severity")
-into those arguments. Typed platforms (Discord options) skip the parser and pass arguments.
+They read the content pack and nothing else; the caller does not change their answer.
 """
 
 from __future__ import annotations
 
 import hashlib
-import random
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from enum import Enum
-from functools import lru_cache
-from typing import TYPE_CHECKING
 
-from . import __version__
-from .cards import CardMaker, note_sources
-from .matcher import Candidate, Matcher
-from .normalize import normalize, shorten
-from .reply import Card, CardKind, Field, Table
-from .schema import Comparison, Topic
+from .. import __version__
+from ..cards import note_sources
+from ..matcher import Candidate
+from ..normalize import normalize, shorten
+from ..reply import Card, CardKind, Field, Table
+from ..schema import Comparison, Topic
+from .base import Answer, Args, CommandSpec, Context, ParamKind, ParamSpec, UserError, command_names
 
-if TYPE_CHECKING:
-    from .catalog import Catalog
-
-Args = dict[str, str]
 SECTION_PREVIEW = 160
 SEARCH_RESULTS = 5
 MAX_WORDS = 12
 SEPARATORS = frozenset({"vs", "v", "versus", "and", "with", "to", "or"})
-
-
-class ParamKind(str, Enum):
-    """What a parameter names; adapters use it for option types and autocomplete."""
-
-    TOPIC = "topic"
-    COMPARISON = "comparison"
-    ASPECT = "aspect"
-    TEXT = "text"
-    FACT = "fact"
-    SOURCE = "source"
-    COMMAND = "command"
-
-
-@dataclass(frozen=True, slots=True)
-class ParamSpec:
-    name: str
-    description: str
-    kind: ParamKind
-    required: bool = False
-
-
-class UserError(Exception):
-    """Something the user can fix: `message` says what was wrong, `hints` what to type instead."""
-
-    def __init__(self, message: str, hints: tuple[str, ...] = (), title: str = "I couldn't answer that"):
-        super().__init__(message)
-        self.message = message
-        self.hints = hints
-        self.title = title
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """What a handler returns: the cards, and the canonical command that reproduces them."""
-
-    cards: tuple[Card, ...]
-    command: str = ""  # empty: nothing worth sharing
-
-
-@dataclass
-class Context:
-    """What handlers may use. Built by the engine; tests inject clock and randomness."""
-
-    catalog: Catalog
-    cards: CardMaker
-    prefix: str
-    clock: Callable[[], datetime]
-    rng: random.Random
-    registry: tuple[CommandSpec, ...]
-
-    def quote(self, text: str) -> str:
-        """User input echoed in a message: cleaned already, and kept short."""
-        return "“" + shorten(text, 60) + "”"
-
-    def hint(self, command: str) -> str:
-        """A command to suggest, exactly as given."""
-        return f"{self.prefix} {command}"
-
-    def example(self, template: str) -> str:
-        """A command to suggest where `{topic}`, `{aspect}`, ... are filled from the pack."""
-        return self.hint(template.format_map(self.catalog.examples))
-
-
-Handler = Callable[[Context, Args], Answer]
-Parser = Callable[[Context, str], Args]
-
-
-@dataclass(frozen=True, slots=True)
-class CommandSpec:
-    name: str
-    summary: str
-    usage: str
-    handler: Handler
-    params: tuple[ParamSpec, ...] = ()
-    aliases: tuple[str, ...] = ()
-    examples: tuple[str, ...] = ()
-    parse: Parser | None = None  # None: the whole text goes to the first parameter
-
-    def parse_text(self, ctx: Context, text: str) -> Args:
-        if self.parse is not None:
-            return self.parse(ctx, text)
-        if not self.params:
-            return {}
-        return {self.params[0].name: text} if text else {}
 
 
 # --------------------------------------------------------------------------- lookups
@@ -454,10 +358,10 @@ def _cited_by(ctx: Context, wanted: str) -> Answer | None:
     return Answer((card,), f"sources {wanted}")
 
 
-# --------------------------------------------------------------------------- the registry
+# --------------------------------------------------------------------------- the family
 
 
-REGISTRY: tuple[CommandSpec, ...] = (
+LOOKUPS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "topic",
         "Look up a topic, or one section of it.",
@@ -520,12 +424,3 @@ REGISTRY: tuple[CommandSpec, ...] = (
 )
 
 
-@lru_cache(maxsize=8)
-def command_names(registry: tuple[CommandSpec, ...]) -> Matcher[CommandSpec]:
-    """Command names and aliases, through the same matcher as every other lookup."""
-    return Matcher((spec, spec.name, spec.aliases) for spec in registry)
-
-
-def context_args(args: Mapping[str, object]) -> Args:
-    """Typed options from a platform, as strings; empty values dropped."""
-    return {k: str(v).strip() for k, v in args.items() if v is not None and str(v).strip()}

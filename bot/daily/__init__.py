@@ -1,0 +1,5 @@
+"""Daily facts: a channel subscribes to one fact a day at a local time it chooses.
+
+One responsibility per module: the schedule rule, the rotation of facts, the store, the
+scheduler, and `delivery` (what an adapter's poster promises the scheduler).
+"""
