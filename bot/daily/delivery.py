@@ -52,6 +52,9 @@ class Poster(Protocol):
     """One platform's way of posting a daily fact into a channel."""
 
     platform: str
+    # Posts per second this platform accepts from one bot across all channels; the scheduler
+    # paces a fan-out to it (and spreads a popular minute) instead of bursting into 429s.
+    rate: float
 
     async def post(self, channel: str, reply: Reply, *, key: str) -> PostOutcome:
         """Post `reply` publicly in `channel`. `key` is unique per (subscription, local date):
