@@ -51,6 +51,7 @@ def caller_from(interaction: discord.Interaction) -> Caller:
     """Who is asking: Manage Channels is resolved by Discord for this member in this channel, at
     the time of the interaction (not the command's default_permissions, which admins can change)."""
     is_direct = interaction.guild_id is None
+    permissions = interaction.permissions
     return Caller(
         platform="discord",
         workspace=str(interaction.guild_id or ""),
@@ -59,7 +60,8 @@ def caller_from(interaction: discord.Interaction) -> Caller:
         display_name=interaction.user.display_name,
         is_direct=is_direct,
         # In a DM there is nobody else to ask: the user manages their own DM channel.
-        may_manage=is_direct or bool(interaction.permissions.manage_channels),
+        # Administrator grants every permission, whatever else the resolved set carries.
+        may_manage=is_direct or bool(permissions.manage_channels or permissions.administrator),
         managers=MANAGERS,
     )
 
