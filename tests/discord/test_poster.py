@@ -165,6 +165,7 @@ async def test_the_fakes_global_limit_is_met_once_then_no_request_hammers_it(set
     sent = [o for o in outcomes if isinstance(o, Sent)]
     waits = [o for o in outcomes if isinstance(o, RetryAfter)]
     assert len(sent) >= 5 and waits and all(0 < w.seconds <= 1.0 for w in waits)
+    assert all("global" in w.reason for w in waits), "the fake's 429 carries Via: not mistaken for a Cloudflare ban"
     assert setup.fake.limiter.violations == 1, "after one global 429 the poster holds back instead of hammering"
 
 
