@@ -55,6 +55,7 @@ class Catalog:
         with_sections = topic if topic and topic.sections else next((t for t in self.topics.values() if t.sections), None)
         fact = next(iter(self.facts.values()), None)
         source = next(iter(self.sources.values()), None)
+        scale = next(iter(self.scales.values()), None)
         return {
             "topic": (topic.aliases[0] if topic and topic.aliases else topic.id if topic else "<name>"),
             "section": f"{with_sections.id} {with_sections.sections[0].id}" if with_sections else "<name> <section>",
@@ -62,6 +63,7 @@ class Catalog:
             "pair": f"{comparison.left} {comparison.right}" if comparison else "<left> <right>",
             "word": (fact.tags[0] if fact else topic.id if topic else "<word>"),
             "source": source.id if source else "<id>",
+            "grading": f"{scale.id} {scale.example}" if scale else "<scale> <key>=<value>",
         }
 
     @cached_property
