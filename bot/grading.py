@@ -168,18 +168,18 @@ class Grader:
 def check_scale(scale: Scale) -> list[tuple[tuple[str | int, ...], str]]:
     """Consistency problems of one scale, as (path inside the scale, message)."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
-    domain_names: dict[str, str] = {}
+    domain_names: dict[str, int] = {}  # normalised name -> index of the domain that has it
     for i, d in enumerate(scale.domains):
         for j, name in enumerate((d.id, *d.aliases)):
             where = ("domains", i, "aliases", j - 1) if j else ("domains", i, "id")
             key = normalize(name)
             if key in RESERVED_DOMAIN_IDS:
                 problems.append((where, f"domain name '{name}' is reserved (the grade command uses it): rename it"))
-            elif key in domain_names and domain_names[key] != d.id:
-                problems.append((where, f"domain name '{name}' of '{d.id}' is already used by domain '{domain_names[key]}': rename one"))
             elif not key:
                 problems.append((where, f"domain name '{name}' has no letters or digits: change it"))
-            domain_names.setdefault(key, d.id)
+            elif domain_names.setdefault(key, i) != i:
+                other = scale.domains[domain_names[key]].id
+                problems.append((where, f"domain name '{name}' of domain '{d.id}' is already used by domain '{other}': rename one"))
         problems += _check_values(scale, i, d)
     ids = {d.id: d for d in scale.domains}
     if scale.requires is not None:
@@ -202,7 +202,7 @@ def check_scale(scale: Scale) -> list[tuple[tuple[str | int, ...], str]]:
 
 def _check_values(scale: Scale, i: int, d: Domain) -> list[tuple[tuple[str | int, ...], str]]:
     problems: list[tuple[tuple[str | int, ...], str]] = []
-    names: dict[str, str] = {}
+    names: dict[str, int] = {}  # normalised name -> index of the value that has it
     for k, v in enumerate(d.values):
         at = ("domains", i, "values", k)
         if v.grade > scale.top_grade:
@@ -212,9 +212,9 @@ def _check_values(scale: Scale, i: int, d: Domain) -> list[tuple[tuple[str | int
             where = at + (("aliases", j - 1) if j else ("id",))
             if not key:
                 problems.append((where, f"value name '{name}' has no letters or digits: change it"))
-            elif key in names and names[key] != v.id:
-                problems.append((where, f"value name '{name}' of '{d.id}={v.id}' is already used by '{d.id}={names[key]}': rename one"))
-            names.setdefault(key, v.id)
+            elif names.setdefault(key, k) != k:
+                other = d.values[names[key]].id
+                problems.append((where, f"value name '{name}' of '{d.id}={v.id}' is already used by '{d.id}={other}': rename one"))
     if d.default is not None and d.default not in {v.id for v in d.values}:
         problems.append((("domains", i, "default"), f"default '{d.default}' is not a value of domain '{d.id}': use one of {', '.join(v.id for v in d.values)}"))
     return problems

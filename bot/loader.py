@@ -222,6 +222,14 @@ def _describe(err: dict[str, Any], data: Any) -> str:
     return f"{prefix}: {err['msg']}"
 
 
+def _echo_of_item_error(err: dict[str, Any], errors: list[dict[str, Any]]) -> bool:
+    """A list whose only item is wrong is also "too short": say only what is wrong with the item."""
+    if err["type"] != "too_short":
+        return False
+    loc = tuple(err["loc"])
+    return any(len(other["loc"]) > len(loc) and tuple(other["loc"][: len(loc)]) == loc for other in errors)
+
+
 def _owner_id(data: Any, loc: tuple[Any, ...]) -> str | None:
     """Name the innermost entity with an id along `loc`, so messages say which topic etc."""
     names = {"topics": "topic", "sources": "source", "comparisons": "comparison", "facts": "fact",
@@ -265,8 +273,10 @@ def load_pack(directory: str | os.PathLike[str]) -> Pack:
         try:
             parsed.append((f, PackFile.model_validate(f.data)))
         except ValidationError as exc:
-            for err in exc.errors():
-                problems.append(PackProblem(name, f.line(tuple(err["loc"])), _describe(err, f.data)))
+            errors = exc.errors()
+            for err in errors:
+                if not _echo_of_item_error(err, errors):
+                    problems.append(PackProblem(name, f.line(tuple(err["loc"])), _describe(err, f.data)))
 
     if problems:
         # Cross-file checks would only repeat these (a rejected sources.yaml leaves every citation dangling).
