@@ -171,6 +171,7 @@ def test_card_shows_notes_and_every_source_it_cites_is_in_its_footer(engine: Eng
     "grade crs fever = yes  hypotension = fluid  hypoxia = blow-by",
     "grade cytokine release syndrome temp=febrile bp=fluid-responsive o2=Low Flow",
     "/crs grade crs fever=y hypotension=no-vasopressors oxygen=lowflow",
+    "grade scale=crs fever=yes hypotension=fluids hypoxia=low-flow",
 ])
 def test_formats_and_aliases(engine: Engine, line: str) -> None:
     reply = engine.execute(line)

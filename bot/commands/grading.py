@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from ..cards import note_sources
 from ..catalog import Catalog
 from ..grading import Assessment, Finding, Resolution, split_answers
-from ..normalize import shorten
+from ..normalize import normalize, shorten
 from ..reply import Card, CardKind, Field
 from ..schema import Domain, Scale, ScaleValue
 from .base import Answer, Args, CommandSpec, Context, ParamKind, ParamSpec, UserError, Variant
@@ -37,7 +37,9 @@ def cmd_grade(ctx: Context, args: Args) -> Answer:
         raise UserError("This content pack has no grading scales.", (ctx.hint("list"),), "No grading scales")
     typed = split_answers(args.get(ANSWERS_ARG, ""))
     pairs = [*typed.pairs, *((k, v) for k, v in args.items() if k not in (SCALE_ARG, ANSWERS_ARG))]
-    scale = _named_scale(ctx, args.get(SCALE_ARG, "").strip())
+    named = [v for k, v in pairs if normalize(k) == SCALE_ARG]  # "scale=icans" typed as an answer
+    pairs = [(k, v) for k, v in pairs if normalize(k) != SCALE_ARG]
+    scale = _named_scale(ctx, (args.get(SCALE_ARG) or (named[0] if named else "")).strip())
     unread = ""
     if typed.lead:
         led = cat.scale_names.exact(typed.lead)
