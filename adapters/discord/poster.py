@@ -51,11 +51,13 @@ RATE = 50.0
 TIMEOUT = 10.0  # seconds for one request, connect to last byte
 NONCE_MAX = 25  # Discord's limit on a nonce's length
 # How long to wait when Discord does not say: server errors and network failures are usually
-# short; an answer the poster does not understand is retried rarely (the scheduler bounds it).
+# short. An answer the poster does not understand asks for no wait of its own: the scheduler
+# holds back the whole platform for a RetryAfter's seconds, which one odd channel must not
+# cause; its own backoff spaces the retries of that post and bounds their number.
 SERVER_RETRY = 5.0
 NETWORK_RETRY = 5.0
 NOT_READY_RETRY = 5.0
-UNKNOWN_RETRY = 900.0
+UNKNOWN_RETRY = 0.0
 # A 429 without Discord's `Via` header comes from Cloudflare: the IP is banned "for a period of
 # time" Discord does not publish. One hour is our own cautious guess when no Retry-After comes.
 CLOUDFLARE_BAN_RETRY = 3600.0

@@ -42,7 +42,10 @@ TIMEOUT = 10.0  # seconds for one request, connect to last byte
 RATE_LIMIT_RETRY = 1.0
 SERVER_RETRY = 5.0
 NETWORK_RETRY = 5.0
-UNKNOWN_RETRY = 900.0  # an error this poster does not know: retried rarely, the scheduler bounds it
+# An error this poster does not know asks for no wait of its own: the scheduler holds back the
+# whole platform for a RetryAfter's seconds, which one odd channel must not cause; its own
+# backoff spaces the retries of that post and bounds their number.
+UNKNOWN_RETRY = 0.0
 
 TRANSIENT = frozenset({"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable",
                        "request_timeout", "team_added_to_org"})

@@ -204,7 +204,7 @@ async def test_server_errors_retry_later_after_one_request(setup: Setup, reply: 
     assert len(setup.posts()) == 1, "discord.py would have retried up to five times"
 
 
-async def test_an_invalid_body_is_retried_rarely_not_paused(setup: Setup, reply: Reply) -> None:
+async def test_an_invalid_body_is_left_to_the_schedulers_backoff_not_paused(setup: Setup, reply: Reply) -> None:
     setup.fake.fail_channel(CHANNEL, ChannelAnswer(400, {"message": "Invalid Form Body", "code": 50035}))
     outcome = await setup.poster.post(CHANNEL, reply, key="k")
     assert isinstance(outcome, RetryAfter) and outcome.seconds == discord_poster.UNKNOWN_RETRY

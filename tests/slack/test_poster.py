@@ -155,7 +155,7 @@ async def test_slack_internal_error_in_a_200_is_transient(poster: SlackPoster, f
     assert isinstance(outcome, RetryAfter) and outcome.seconds == slack_poster.SERVER_RETRY
 
 
-async def test_an_unknown_rejection_is_retried_rarely_not_paused(poster: SlackPoster, fake: FakeSlack, engine: Any) -> None:
+async def test_an_unknown_rejection_is_left_to_the_schedulers_backoff_not_paused(poster: SlackPoster, fake: FakeSlack, engine: Any) -> None:
     fake.fail_channel("C100", "invalid_blocks")
     outcome = await poster.post("C100", engine.execute("about"), key="k")
     assert isinstance(outcome, RetryAfter) and outcome.seconds == slack_poster.UNKNOWN_RETRY
