@@ -72,17 +72,17 @@ ARCHIVED_THREAD = 50083
 LOCKED_THREAD = 160005
 
 _CHANNEL_REASONS: dict[int, str] = {
-    UNKNOWN_CHANNEL: "Discord no longer knows this channel (deleted?): subscribe again from a channel that exists.",
-    UNKNOWN_GUILD: "cytobot is no longer in this server: invite the bot again, then resume.",
-    MISSING_ACCESS: "cytobot cannot see this channel: give its role View Channel here (channel settings > Permissions).",
-    MISSING_PERMISSIONS: "cytobot may not post here: give its role Send Messages and Embed Links in this channel.",
-    CANNOT_SEND_TO_USER: "Discord does not let cytobot message this user (DMs closed or no shared server).",
-    NOT_TEXT_CHANNEL: "This is not a text channel, so cytobot cannot post in it: subscribe from a text channel.",
-    ARCHIVED_THREAD: "This thread is archived: unarchive it, or subscribe from a channel instead.",
-    LOCKED_THREAD: "This thread is locked: unlock it, or subscribe from a channel instead.",
+    UNKNOWN_CHANNEL: "Discord no longer knows this channel (deleted?): subscribe again from a channel that exists",
+    UNKNOWN_GUILD: "cytobot is no longer in this server: invite the bot again, then resume",
+    MISSING_ACCESS: "cytobot cannot see this channel: give its role View Channel here (channel settings > Permissions)",
+    MISSING_PERMISSIONS: "cytobot may not post here: give its role Send Messages and Embed Links in this channel",
+    CANNOT_SEND_TO_USER: "Discord does not let cytobot message this user (DMs closed or no shared server)",
+    NOT_TEXT_CHANNEL: "This is not a text channel, so cytobot cannot post in it: subscribe from a text channel",
+    ARCHIVED_THREAD: "This thread is archived: unarchive it, or subscribe from a channel instead",
+    LOCKED_THREAD: "This thread is locked: unlock it, or subscribe from a channel instead",
 }
 _BAD_TOKEN = ("Discord rejected cytobot's bot token (401): it was reset or is wrong. Put the current token "
-              "from the Developer Portal (Bot > Reset Token) in DISCORD_TOKEN and restart cytobot.")
+              "from the Developer Portal (Bot > Reset Token) in DISCORD_TOKEN and restart cytobot")
 
 
 def nonce_for(key: str) -> str:
@@ -136,17 +136,17 @@ class DiscordPoster:
             return await self._post(channel, reply, key)
         except Exception as exc:  # a bug must not stop the scheduler: report it, retry later
             log.exception("unexpected failure posting to Discord channel %s", channel)
-            return RetryAfter(UNKNOWN_RETRY, f"cytobot failed to post ({type(exc).__name__}); it will try again.")
+            return RetryAfter(UNKNOWN_RETRY, f"cytobot failed to post ({type(exc).__name__})")
 
     async def _post(self, channel: str, reply: Reply, key: str) -> PostOutcome:
         if not channel.isdigit():
-            return Permanent(f"{channel!r} is not a Discord channel id: subscribe again from the channel itself.")
+            return Permanent(f"{channel!r} is not a Discord channel id: subscribe again from the channel itself")
         wait = self._blocked_until - self._clock()
         if wait > 0:
             return RetryAfter(wait, self._blocked_reason)
         http = self.client.http
         if not http.token:
-            return RetryAfter(NOT_READY_RETRY, "cytobot has not logged in to Discord yet.")
+            return RetryAfter(NOT_READY_RETRY, "cytobot has not logged in to Discord yet")
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=int(channel))
         headers = {"User-Agent": http.user_agent, "Authorization": f"Bot {http.token}", "Content-Type": "application/json"}
         body = json.dumps(self.payload(reply, key), separators=(",", ":"), ensure_ascii=True)
@@ -156,9 +156,9 @@ class DiscordPoster:
                 data = await json_or_text(response)
                 return self._outcome(channel, response, data)
         except (asyncio.TimeoutError, TimeoutError):
-            return RetryAfter(NETWORK_RETRY, f"Discord did not answer within {self.timeout:g} s.")
+            return RetryAfter(NETWORK_RETRY, f"Discord did not answer within {self.timeout:g} s")
         except (aiohttp.ClientError, OSError) as exc:
-            return RetryAfter(NETWORK_RETRY, f"cannot reach Discord ({type(exc).__name__}).")
+            return RetryAfter(NETWORK_RETRY, f"cannot reach Discord ({type(exc).__name__})")
 
     def _outcome(self, channel: str, response: aiohttp.ClientResponse, data: dict[str, Any] | str) -> PostOutcome:
         status = response.status
@@ -173,20 +173,22 @@ class DiscordPoster:
             return Permanent(_BAD_TOKEN, Scope.PLATFORM)
         if error.code in _CHANNEL_REASONS or status == 403 or (status == 404 and error.code):
             # Never retried: each 403 counts toward Discord's ban on invalid requests.
-            reason = _CHANNEL_REASONS.get(error.code) or f"Discord refused the post ({status}, code {error.code}: {_short(error.text)})."
+            known = _CHANNEL_REASONS.get(error.code)
+            reason = f"{known} (Discord error {error.code})" if known else \
+                f"Discord refused the post ({status}, code {error.code}: {_short(error.text)})"
             log.warning("Discord refused a post to channel %s: %s code %s", channel, status, error.code)
             return Permanent(reason, Scope.CHANNEL)
         if status >= 500:
-            return RetryAfter(_retry_after_header(response) or SERVER_RETRY, f"Discord had a server error ({status}).")
+            return RetryAfter(_retry_after_header(response) or SERVER_RETRY, f"Discord had a server error ({status})")
         log.error("Discord rejected a post to channel %s: %s code %s %s", channel, status, error.code, _short(error.text))
-        return RetryAfter(UNKNOWN_RETRY, f"Discord rejected the message ({status}, code {error.code}); it will be tried again later.")
+        return RetryAfter(UNKNOWN_RETRY, f"Discord rejected the message ({status}, code {error.code})")
 
     def _rate_limited(self, response: aiohttp.ClientResponse, data: dict[str, Any] | str) -> PostOutcome:
         header = _retry_after_header(response)
         if not response.headers.get("Via") or not isinstance(data, dict):
             # Not Discord's own limiter: Cloudflare refuses this IP. Stop everything until it lifts.
             wait = header or CLOUDFLARE_BAN_RETRY
-            reason = "Discord's network (Cloudflare) is refusing this bot's address for too many invalid requests."
+            reason = "Discord's network (Cloudflare) is refusing this bot's address for too many invalid requests"
             log.error("Discord answered 429 without a Via header (Cloudflare ban); pausing every post for %.0f s", wait)
             self._block(wait, reason)
             return RetryAfter(wait, reason)
@@ -195,10 +197,10 @@ class DiscordPoster:
         except (TypeError, ValueError):
             wait = header or 1.0
         if data.get("global") or response.headers.get("X-RateLimit-Global"):
-            reason = "Discord's global rate limit for this bot was reached."
+            reason = "Discord's global rate limit for this bot was reached"
             self._block(wait, reason)
             return RetryAfter(wait, reason)
-        return RetryAfter(wait, "Discord's rate limit for this channel was reached.")
+        return RetryAfter(wait, "Discord's rate limit for this channel was reached")
 
     def _block(self, seconds: float, reason: str) -> None:
         self._blocked_until = max(self._blocked_until, self._clock() + seconds)

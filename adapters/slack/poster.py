@@ -51,34 +51,34 @@ TRANSIENT = frozenset({"ratelimited", "rate_limited", "internal_error", "fatal_e
                        "request_timeout", "team_added_to_org"})
 _INVITE = "invite it with /invite @cytobot in the channel"
 CHANNEL_REASONS: dict[str, str] = {
-    "not_in_channel": f"cytobot is not a member of this channel: {_INVITE}.",
+    "not_in_channel": f"cytobot is not a member of this channel: {_INVITE}",
     "channel_not_found": f"Slack cannot find this channel for cytobot: if it is private, {_INVITE}; if it was deleted, "
-                         "subscribe again from another channel.",
-    "is_archived": "This channel is archived: unarchive it, or subscribe again from another channel.",
+                         "subscribe again from another channel",
+    "is_archived": "This channel is archived: unarchive it, or subscribe again from another channel",
     "restricted_action": "The workspace's settings do not let cytobot post in this channel: a workspace admin has to "
-                         "allow apps to post here.",
+                         "allow apps to post here",
     "restricted_action_read_only_channel": "Only some members may post in this channel: allow cytobot in the channel's "
-                                           "posting permissions, or subscribe from another channel.",
+                                           "posting permissions, or subscribe from another channel",
     "restricted_action_thread_only_channel": "This channel accepts posts only in threads: allow cytobot to post, or "
-                                             "subscribe from another channel.",
+                                             "subscribe from another channel",
     "restricted_action_non_threadable_channel": "Slack refuses cytobot's posts in this channel: subscribe from another "
-                                                "channel.",
-    "ekm_access_denied": "The workspace's administrators have suspended posting here (Enterprise Key Management).",
+                                                "channel",
+    "ekm_access_denied": "The workspace's administrators have suspended posting here (Enterprise Key Management)",
     "team_access_not_granted": "cytobot's app is not granted access to the workspace that owns this channel: an org "
-                               "admin has to add the app to it.",
-    "access_denied": "Slack denied cytobot access to this channel: a workspace admin has to allow it.",
+                               "admin has to add the app to it",
+    "access_denied": "Slack denied cytobot access to this channel: a workspace admin has to allow it",
 }
 _RESTART = "update SLACK_BOT_TOKEN and restart cytobot"
 PLATFORM_REASONS: dict[str, str] = {
-    "invalid_auth": f"Slack rejects cytobot's bot token: copy the current Bot User OAuth Token, {_RESTART}.",
-    "not_authed": "cytobot sent no bot token to Slack: set SLACK_BOT_TOKEN and restart cytobot.",
-    "account_inactive": f"The Slack app or its workspace was deactivated: reinstall the app, {_RESTART}.",
-    "token_revoked": f"cytobot's bot token was revoked (was the app uninstalled?): reinstall the app, {_RESTART}.",
-    "token_expired": f"cytobot's bot token expired (token rotation is on): turn rotation off or {_RESTART}.",
-    "no_permission": "The bot token lacks the permission to post: reinstall the app from its manifest.",
-    "not_allowed_token_type": "SLACK_BOT_TOKEN is not a bot token: use the Bot User OAuth Token (xoxb-…).",
-    "org_login_required": "The workspace is being migrated into an Enterprise org: resume daily facts once the migration is done.",
-    "enterprise_is_restricted": "The Enterprise org restricts this app: an org admin has to allow it.",
+    "invalid_auth": f"Slack rejects cytobot's bot token: copy the current Bot User OAuth Token, {_RESTART}",
+    "not_authed": "cytobot sent no bot token to Slack: set SLACK_BOT_TOKEN and restart cytobot",
+    "account_inactive": f"The Slack app or its workspace was deactivated: reinstall the app, {_RESTART}",
+    "token_revoked": f"cytobot's bot token was revoked (was the app uninstalled?): reinstall the app, {_RESTART}",
+    "token_expired": f"cytobot's bot token expired (token rotation is on): turn rotation off or {_RESTART}",
+    "no_permission": "The bot token lacks the permission to post: reinstall the app from its manifest",
+    "not_allowed_token_type": "SLACK_BOT_TOKEN is not a bot token: use the Bot User OAuth Token (xoxb-…)",
+    "org_login_required": "The workspace is being migrated into an Enterprise org: resume daily facts once the migration is done",
+    "enterprise_is_restricted": "The Enterprise org restricts this app: an org admin has to allow it",
 }
 
 
@@ -140,12 +140,12 @@ class SlackPoster:
         except SlackApiError as exc:
             return self._failure(channel, exc)
         except (asyncio.TimeoutError, TimeoutError):
-            return RetryAfter(NETWORK_RETRY, f"Slack did not answer within {self.timeout:g} s.")
+            return RetryAfter(NETWORK_RETRY, f"Slack did not answer within {self.timeout:g} s")
         except (aiohttp.ClientError, OSError) as exc:
-            return RetryAfter(NETWORK_RETRY, f"cannot reach Slack ({type(exc).__name__}).")
+            return RetryAfter(NETWORK_RETRY, f"cannot reach Slack ({type(exc).__name__})")
         except Exception as exc:  # a bug must not stop the scheduler: report it, retry later
             log.exception("unexpected failure posting to Slack channel %s", channel)
-            return RetryAfter(UNKNOWN_RETRY, f"cytobot failed to post ({type(exc).__name__}); it will try again.")
+            return RetryAfter(UNKNOWN_RETRY, f"cytobot failed to post ({type(exc).__name__})")
 
     def _failure(self, channel: str, exc: SlackApiError) -> PostOutcome:
         response = exc.response
@@ -155,7 +155,7 @@ class SlackPoster:
         body: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
         error = str(body.get("error") or "")
         if status == 429 or error in ("ratelimited", "rate_limited"):
-            return RetryAfter(_retry_after(headers) or RATE_LIMIT_RETRY, "Slack's rate limit was reached.")
+            return RetryAfter(_retry_after(headers) or RATE_LIMIT_RETRY, "Slack's rate limit was reached")
         if error in PLATFORM_REASONS or error == "missing_scope":
             log.error("Slack refused the bot token posting to %s: %s", channel, error)
             return Permanent(f"{self._platform_reason(error, body)} ({error})", Scope.PLATFORM)
@@ -164,16 +164,16 @@ class SlackPoster:
             reason = CHANNEL_REASONS.get(error) or CHANNEL_REASONS["restricted_action"]
             return Permanent(f"{reason} ({error})", Scope.CHANNEL)
         if status >= 500 or error in TRANSIENT:
-            return RetryAfter(_retry_after(headers) or SERVER_RETRY, f"Slack had a server error ({error or status}).")
+            return RetryAfter(_retry_after(headers) or SERVER_RETRY, f"Slack had a server error ({error or status})")
         log.error("Slack rejected a post to %s: status %s, error %s", channel, status, error or "(none)")
-        return RetryAfter(UNKNOWN_RETRY, f"Slack rejected the message ({error or status}); it will be tried again later.")
+        return RetryAfter(UNKNOWN_RETRY, f"Slack rejected the message ({error or status})")
 
     @staticmethod
     def _platform_reason(error: str, body: Mapping[str, Any]) -> str:
         if error == "missing_scope":
             needed = str(body.get("needed") or "chat:write").replace(",", ", ")
             return (f"cytobot's Slack app lacks the scope {needed}: add it under OAuth & Permissions, "
-                    "reinstall the app and restart cytobot.")
+                    "reinstall the app and restart cytobot")
         return PLATFORM_REASONS[error]
 
 

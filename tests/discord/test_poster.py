@@ -174,7 +174,8 @@ async def test_channel_errors_are_permanent_and_never_retried(setup: Setup, repl
     setup.fake.fail_channel(CHANNEL, error_answer(code), sticky=True)
     outcome = await setup.poster.post(CHANNEL, reply, key="k")
     assert isinstance(outcome, Permanent) and outcome.scope is Scope.CHANNEL
-    assert words in outcome.reason
+    assert words in outcome.reason and str(code) in outcome.reason
+    assert not outcome.reason.endswith("."), "daily status goes on after it: '<reason>. Fix it, then …'"
     assert len(setup.posts(CHANNEL)) == 1
     assert isinstance(await setup.poster.post(OTHER, reply, key="k2"), Sent), "another channel is not affected"
 

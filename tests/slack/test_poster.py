@@ -115,6 +115,7 @@ async def test_channel_reasons_say_what_to_do(poster: SlackPoster, fake: FakeSla
         fake.fail_channel("C100", error)
         outcome = await poster.post("C100", engine.execute("about"), key="k")
         assert isinstance(outcome, Permanent)
+        assert not outcome.reason.endswith("."), "daily status goes on after it: '<reason>. Fix it, then …'"
         reasons[error] = outcome.reason
     assert "/invite @cytobot" in reasons["not_in_channel"]
     assert "/invite @cytobot" in reasons["channel_not_found"]
