@@ -81,7 +81,7 @@ def test_console_over_a_pipe() -> None:
     result = run("console", stdin="compare severity\ntopic il6\nbogus\nquit\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "Severity" in out and "Interleukin-6" in out and "Unknown command" in out
+    assert "Severity" in out and "Interleukin-6" in out and "Not covered by this pack" in out
 
 
 def test_console_in_a_pseudo_terminal_keeps_history(tmp_path: Path) -> None:

@@ -86,6 +86,13 @@ class NameIndex:
             for tag in f.tags:
                 add(("tag", tag), (tag,))
         self._by_key = {k: tuple(v) for k, v in by_key.items()}
+        # The same names with their words run together, for "IL6", "TNFa", "interleukin6".
+        joined: dict[str, list[Ref]] = defaultdict(list)
+        for k, v in self._by_key.items():
+            for ref in v:
+                if ref not in joined["".join(k)]:
+                    joined["".join(k)].append(ref)
+        self._joined = {k: tuple(v) for k, v in joined.items()}
         self._phrases = {k: tuple(v) for k, v in phrases.items()}
         self._singles = sorted(k[0] for k in self._by_key if len(k) == 1)
         self.tagged: dict[str, tuple[str, ...]] = {}
@@ -108,7 +115,8 @@ class NameIndex:
         for a in range(len(positions)):
             for n in range(min(MAX_NAME_WORDS, len(positions) - a), 0, -1):
                 run = positions[a : a + n]
-                refs = self._by_key.get(tuple(tokens[i].key for i in run))
+                key = tuple(tokens[i].key for i in run)
+                refs = self._by_key.get(key) or self._joined.get("".join(key))
                 if refs:
                     runs.append((run[0], run[-1] + 1, refs))
         if self._phrases:

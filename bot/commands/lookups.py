@@ -20,6 +20,7 @@ SECTION_PREVIEW = 160
 SEARCH_RESULTS = 5
 MAX_WORDS = 12
 SEPARATORS = frozenset({"vs", "v", "versus", "and", "with", "to", "or"})
+CLOSE_NAME = 80.0  # a topic name this close to what was typed is suggested before passages
 
 
 # --------------------------------------------------------------------------- lookups
@@ -33,8 +34,13 @@ def find_topic(ctx: Context, query: str) -> Topic:
     match = ctx.catalog.topic_names.lookup(query)
     if match.item is not None:
         return match.item
-    hints = _suggestions(ctx, list(match.suggestions), "topic") or (ctx.hint("list"),)
-    raise UserError(f"No topic matches {ctx.quote(query)}.", hints, "Topic not found")
+    close = [c for c in match.suggestions if c.score >= CLOSE_NAME]
+    # Not a topic, but perhaps the pack speaks of it: offer the passages that do.
+    passages = tuple(ctx.hint(h.document.command) for h in ctx.catalog.search_index.search(query, limit=3))
+    hints = _suggestions(ctx, close, "topic") + passages + _suggestions(ctx, list(match.suggestions), "topic")
+    hints = tuple(dict.fromkeys(hints)) or (ctx.hint("list"),)
+    said = " Passages that mention it:" if passages else ""
+    raise UserError(f"No topic matches {ctx.quote(query)}.{said}", hints[:5], "Topic not found")
 
 
 def default_comparison(ctx: Context) -> Comparison:
@@ -206,7 +212,9 @@ def cmd_compare(ctx: Context, args: Args) -> Answer:
     if match.item is None:
         hints = tuple(ctx.hint(f"compare {c.item.id}") for c in match.suggestions[:3])
         hints = hints or (ctx.hint(f"compare {left.id} {right.id}"), ctx.hint("list"))
-        raise UserError(f"The comparison has no aspect {ctx.quote(aspect_q)}.", hints, "Aspect not found")
+        aspects = ", ".join(a.id for a in comparison.aspects)
+        raise UserError(f"The comparison has no aspect {ctx.quote(aspect_q)}. Its aspects: {aspects}.", hints,
+                        "Aspect not found")
     a = match.item
     cells = (a.right, a.left) if swapped else (a.left, a.right)
     card = ctx.cards.card(
