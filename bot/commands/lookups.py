@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from .. import __version__
 from ..cards import note_sources
 from ..matcher import Candidate
-from ..normalize import normalize, shorten
+from ..normalize import normalize, plural, shorten
 from ..reply import Card, CardKind, Field, Table
 from ..schema import Comparison, Topic
 from .base import Answer, Args, CommandSpec, Context, ParamKind, ParamSpec, UserError, command_names
@@ -92,8 +92,9 @@ def cmd_about(ctx: Context, args: Args) -> Answer:
         Field("Content pack", f"{info.name} ({info.id}) v{info.version}", inline=True),
         Field(
             "Contents",
-            f"{len(cat.topics)} topics, {sections} sections, {len(cat.comparisons)} comparisons, "
-            f"{aspects} aspects, {len(cat.facts)} facts, {len(cat.sources)} sources",
+            ", ".join(plural(n, what) for n, what in ((len(cat.topics), "topic"), (sections, "section"),
+                     (len(cat.comparisons), "comparison"), (aspects, "aspect"), (len(cat.facts), "fact"),
+                     (len(cat.sources), "source"))),
         ),
     ]
     card = ctx.cards.card("About cytobot", body=info.description, fields=fields, kind=CardKind.ABOUT)
@@ -106,7 +107,7 @@ def cmd_list(ctx: Context, args: Args) -> Answer:
     fields = [Field("Topics", topics)]
     for c in cat.comparisons.values():
         fields.append(Field(f"Compare: {c.title}", ", ".join(a.id for a in c.aspects)))
-    fields.append(Field("Facts", f"{len(cat.facts)} facts: {ctx.hint('fact')} or {ctx.hint('fact today')}"))
+    fields.append(Field("Facts", f"{plural(len(cat.facts), 'fact')}: {ctx.hint('fact')} or {ctx.hint('fact today')}"))
     body = f"Open one with {ctx.hint('topic <id>')} or {ctx.hint('compare <aspect>')}."
     card = ctx.cards.card(f"What's in {cat.info.name}", body=body, fields=fields, kind=CardKind.LIST)
     return Answer((card,), "list")
