@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.loader import PackError, load_pack
-
-MINI = Path(__file__).parent / "data" / "minipack"
-
-
-@pytest.fixture
-def pack(tmp_path: Path) -> Path:
-    target = tmp_path / "pack"
-    shutil.copytree(MINI, target)
-    return target
+from tests.test_loader import MINI, pack  # noqa: F401  (`pack`: a copy of the mini pack to break)
 
 
 def _problems(root: Path, text: str) -> list[str]:
