@@ -301,7 +301,7 @@ class Engine:
                 return []
             return [Choice(shorten(label, CHOICE_TEXT), value[:CHOICE_TEXT]) for label, value in pairs[:limit]]
         except Exception:
-            log.exception("autocomplete failed for %s %r", kind, prefix)
+            log.exception("autocomplete failed for %s (%d characters typed)", kind, len(prefix or ""))
             return []
 
     def _comparison_for(self, context: Mapping[str, str]):
