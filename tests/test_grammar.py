@@ -125,3 +125,20 @@ def test_questions_without_the_ask_command_are_unknown_commands(catalog) -> None
     engine = Engine(catalog, questions=None)
     reply = engine.execute("what is HLH")
     assert reply.is_error and reply.cards[0].title == "Unknown command"
+
+
+def test_logs_never_hold_the_question(engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from bot.ask import Asker
+
+    with caplog.at_level("DEBUG"):
+        engine.execute("does patient 4711 with a fever of 39.5 have CRS?")
+    assert "4711" not in caplog.text
+
+    def boom(self, question):
+        raise RuntimeError("kaput")
+
+    monkeypatch.setattr(Asker, "ask", boom)
+    with caplog.at_level("DEBUG"):
+        reply = engine.execute("does patient 4711 have CRS?")
+    assert reply.is_error and "went wrong" in reply.cards[0].body
+    assert "unexpected error answering a typed line" in caplog.text and "4711" not in caplog.text

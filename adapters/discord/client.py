@@ -273,7 +273,10 @@ class CytobotClient(discord.Client):
 
     async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Errors discord.py raises before or around our callback (unknown command, bad options)."""
-        log.error("command error for interaction %s: %s", interaction.id, error, exc_info=error)
+        # The error's text may quote option values (what was typed): log its kind, and a traceback
+        # only for a failure inside our own code.
+        original = error.original if isinstance(error, app_commands.CommandInvokeError) else None
+        log.error("command error for interaction %s: %s", interaction.id, type(error).__name__, exc_info=original)
         await self.send_error(interaction)
 
     async def on_message(self, message: discord.Message) -> None:

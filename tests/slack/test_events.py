@@ -173,3 +173,15 @@ async def test_mentions_and_dms_over_socket_mode_each_answered_once(fake: Any, e
         assert "You're welcome" in json.dumps(by_channel["D77"]["blocks"])
     finally:
         await asyncio.wait_for(handler.close_async(), 5)
+
+
+async def test_a_failure_is_logged_without_the_question(bot: Any, fake: Any, caplog: Any) -> None:
+    for _ in range(3):
+        fake.fail_next("chat.postMessage", 200, {"ok": False, "error": "channel_not_found"})
+    with caplog.at_level("DEBUG"):
+        await deliver(bot, message_event("does patient 4711 have CRS?", channel="D42", kind="message", ts="1700000900.1"))
+        await fake.wait_for(lambda f: f.api_calls("chat.postMessage"))
+        await asyncio.sleep(0.3)
+    assert "could not answer a direct in D42: channel_not_found" in caplog.text
+    # Ours at any level, and every library's at INFO and above (the default): no question text.
+    assert all("4711" not in r.getMessage() for r in caplog.records if r.name.startswith("cytobot") or r.levelno >= 20)
