@@ -37,7 +37,12 @@ MAX_POSTINGS = 1000  # per term, in impact order
 SNIPPET = 180
 # How much a query word counts towards coverage, by how it was found in the pack.
 EXACT, STEMMED, PREFIX, FUZZY = 1.0, 0.8, 0.6, 0.5
+# Ranking packs coverage and BM25 into one number: each tenth of a matched word is worth
+# BM25_ROOM, more than a query's BM25 sum can reach, so `rank % BM25_ROOM` is the BM25 part.
+BM25_ROOM = 10_000.0
+UNIT = 10 * BM25_ROOM
 RERANK = 20  # leading documents whose coverage is checked word by word
+EXPANSIONS_KEPT = 20_000  # query words whose expansions are remembered
 
 _stemmer = snowballstemmer.stemmer("english")
 
@@ -104,6 +109,8 @@ class SearchIndex:
         self._df = dict(df)
         self._n = n
         self._bags: dict[int, frozenset[str]] = {}
+        self._typed: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+        self._expanded: dict[str, list[tuple[str, float]]] = {}
 
     @staticmethod
     def _idf(n: int, df: int) -> float:
@@ -122,13 +129,23 @@ class SearchIndex:
         bag = self._bags.get(index)
         if bag is None:
             doc = self.documents[index]
+            if len(self._bags) >= EXPANSIONS_KEPT:
+                self._bags.clear()
             bag = self._bags[index] = frozenset(terms(f"{doc.title} {doc.text} {doc.extra}"))
         return bag
 
     def expand(self, word: str) -> list[tuple[str, float]]:
         """Terms of the index that a query word stands for, each with how exactly it matched:
         its own stem (EXACT if the pack has the word as typed, else STEMMED), else prefixes,
-        else one typo fix."""
+        else one typo fix. Remembered per word: a typo fix scans the whole vocabulary."""
+        found = self._expanded.get(word)
+        if found is None:
+            if len(self._expanded) >= EXPANSIONS_KEPT:
+                self._expanded.clear()
+            found = self._expanded[word] = self._expand(word)
+        return found
+
+    def _expand(self, word: str) -> list[tuple[str, float]]:
         term = stem(word)
         if term in self._postings:
             return [(term, EXACT if word in self._surfaces else STEMMED)]
@@ -143,43 +160,58 @@ class SearchIndex:
                 return [(best[0], FUZZY)]
         return []
 
-    def search(self, query: str, limit: int = 5) -> list[Hit]:
+    def search(self, query: str, limit: int = 5, *, snippets: bool = True) -> list[Hit]:
+        """The `limit` best documents for `query`; `snippets=False` when no one will read them."""
         wanted = list(dict.fromkeys(words(query)))
         if not wanted:
             return []
-        coverage: dict[int, float] = {}
-        scores: dict[int, float] = {}
+        # One number per document: coverage in units of UNIT (far above any BM25 sum), plus BM25.
+        rank: dict[int, float] = {}
+        get = rank.get
         expanded: list[tuple[str, list[tuple[str, float]]]] = []
         for word in wanted:
             expansions = self.expand(word)
             expanded.append((word, expansions))
-            best: dict[int, tuple[float, float]] = {}  # doc -> (exactness, weight) for this word
-            for term, exactness in expansions:
+            if len(expansions) == 1:
+                term, exactness = expansions[0]
+                bonus = exactness * UNIT
                 for doc, weight in self._postings[term]:
-                    current = best.get(doc)
-                    if current is None or (exactness, weight) > current:
-                        best[doc] = (exactness, weight)
-            # Counted once per query word, however many of its expansions a document holds.
-            for doc, (exactness, weight) in best.items():
-                coverage[doc] = coverage.get(doc, 0.0) + exactness
-                scores[doc] = scores.get(doc, 0.0) + weight
-        if not scores:
+                    rank[doc] = get(doc, 0.0) + bonus + weight
+                continue
+            # Several expansions: counted once per query word, by the best a document holds.
+            best: dict[int, float] = {}
+            for term, exactness in expansions:
+                bonus = exactness * UNIT
+                for doc, weight in self._postings[term]:
+                    if bonus + weight > best.get(doc, 0.0):
+                        best[doc] = bonus + weight
+            for doc, value in best.items():
+                rank[doc] = get(doc, 0.0) + value
+        if not rank:
             return []
         # Coverage first (documents holding every word, as typed, rank above those holding some).
         # The vocabulary says whether a word occurs as typed anywhere; the few leading documents
         # are then checked one by one, so "dose" as typed beats "dosing" in the same pack.
-        pool = heapq.nlargest(max(limit * 4, RERANK), scores, key=lambda d: (coverage[d], scores[d], -d))
+        pool = heapq.nlargest(max(limit * 4, RERANK), rank, key=rank.__getitem__)
+        scores = {d: rank[d] % BM25_ROOM for d in pool}
         exact = {d: self._coverage_in(d, expanded) for d in pool}
         top = sorted(pool, key=lambda d: (-exact[d], -scores[d], d))[:limit]
         used = [term for _, expansions in expanded for term, _ in expansions]
-        return [Hit(self.documents[d], scores[d], self._snippet(self.documents[d].text, used), exact[d], d) for d in top]
+        return [
+            Hit(self.documents[d], scores[d], self._snippet(self.documents[d].text, used) if snippets else "", exact[d], d)
+            for d in top
+        ]
 
     def _coverage_in(self, index: int, expanded: list[tuple[str, list[tuple[str, float]]]]) -> float:
         """Coverage of one document, each query word weighted by how exactly this document holds it."""
-        doc = self.documents[index]
-        typed = WORD.findall(f"{doc.title} {doc.text} {doc.extra}".casefold())
-        surfaces = set(typed)
-        stems = {stem(w) for w in surfaces if w not in STOP}
+        cached = self._typed.get(index)
+        if cached is None:
+            doc = self.documents[index]
+            typed = frozenset(WORD.findall(f"{doc.title} {doc.text} {doc.extra}".casefold()))
+            if len(self._typed) >= EXPANSIONS_KEPT:
+                self._typed.clear()
+            cached = self._typed[index] = (typed, frozenset(stem(w) for w in typed if w not in STOP))
+        surfaces, stems = cached
         total = 0.0
         for word, expansions in expanded:
             if word in surfaces:

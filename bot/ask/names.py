@@ -54,8 +54,9 @@ class NameIndex:
     """Every name of the pack by its keys, built once per catalog."""
 
     def __init__(self, catalog: Catalog):
-        by_key: dict[tuple[str, ...], list[Ref]] = defaultdict(list)
-        phrases: dict[tuple[str, ...], list[Ref]] = defaultdict(list)
+        # Ordered sets (dicts of None): a name shared by thousands of things stays linear to build.
+        by_key: dict[tuple[str, ...], dict[Ref, None]] = defaultdict(dict)
+        phrases: dict[tuple[str, ...], dict[Ref, None]] = defaultdict(dict)
 
         def add(ref: Ref, names: Iterable[str]) -> None:
             for name in names:
@@ -67,12 +68,12 @@ class NameIndex:
                         # "who treats", "how it works", "use in CRS": phrases, matched word for word,
                         # never as the name their last words would make on their own.
                         key = tuple(w.key for w in words)
-                        if len(key) <= MAX_NAME_WORDS and ref not in phrases[key]:
-                            phrases[key].append(ref)
+                        if len(key) <= MAX_NAME_WORDS:
+                            phrases[key][ref] = None
                         continue
                     key = keys(words)
-                    if 0 < len(key) <= MAX_NAME_WORDS and ref not in by_key[key]:
-                        by_key[key].append(ref)
+                    if 0 < len(key) <= MAX_NAME_WORDS:
+                        by_key[key][ref] = None
 
         for t in catalog.topics.values():
             add(("topic", t.id), (t.id, t.title, *t.aliases))
@@ -87,11 +88,9 @@ class NameIndex:
                 add(("tag", tag), (tag,))
         self._by_key = {k: tuple(v) for k, v in by_key.items()}
         # The same names with their words run together, for "IL6", "TNFa", "interleukin6".
-        joined: dict[str, list[Ref]] = defaultdict(list)
+        joined: dict[str, dict[Ref, None]] = defaultdict(dict)
         for k, v in self._by_key.items():
-            for ref in v:
-                if ref not in joined["".join(k)]:
-                    joined["".join(k)].append(ref)
+            joined["".join(k)].update(dict.fromkeys(v))
         self._joined = {k: tuple(v) for k, v in joined.items()}
         self._phrases = {k: tuple(v) for k, v in phrases.items()}
         self._singles = sorted(k[0] for k in self._by_key if len(k) == 1)
@@ -149,8 +148,8 @@ class NameIndex:
             if not name.startswith(key):
                 break
             if 0 < len(name) - len(key) <= PREFIX_SLACK:
-                refs += [r for r in self._by_key[(name,)] if r not in refs]
-        return tuple(refs)
+                refs += self._by_key[(name,)]
+        return tuple(dict.fromkeys(refs))
 
 
 def _content(tokens: Sequence[Token], start: int, end: int) -> int:

@@ -40,6 +40,7 @@ NAMED_BONUS = 0.3  # a bare section or aspect name: that section or aspect
 HALF_PAIR = 0.25  # an aspect when the question names only one of the two topics compared
 MAIN_VIEW = 0.1  # an aspect of the pack's main comparison when no topic is named
 SEARCH_CANDIDATES = 10
+CACHED_PASSAGES = 4096  # passages whose words are kept between questions
 ALTERNATIVES = 3
 
 # A passage: ("topic", tid) ("section", tid, sid) ("comparison", cid) ("aspect", cid, aid) ("fact", fid)
@@ -67,6 +68,16 @@ class Outcome:
     closest: tuple[str, ...] = ()  # command lines worth offering when not covered
 
 
+@dataclass(frozen=True, slots=True)
+class _Word:
+    """A content word of the question, with what the scoring needs of it, worked out once."""
+
+    token: Token
+    weight: float
+    named: tuple[tuple[frozenset[Ref], bool], ...]  # (refs, exact) of the mentions covering it
+    terms: tuple[tuple[str, float, bool], ...]  # (index term, exactness, rare) it expands to
+
+
 @dataclass(slots=True)
 class _Scored:
     key: Key
@@ -88,6 +99,7 @@ class Asker:
         self._doc_of: dict[Key, int] | None = None
         self._key_of: dict[str, Key] | None = None
         self._bags: dict[Key, frozenset[str]] = {}
+        self._words: dict[tuple[Key, bool], list[str]] = {}
 
     # ------------------------------------------------------------------ passages
 
@@ -177,7 +189,7 @@ class Asker:
             else:
                 c = self.catalog.comparisons[key[1]]
                 bag = frozenset(t.stem for t in tokenize(f"{c.title} {' '.join(c.aliases)} {self._text_of(key)}"))
-            if len(self._bags) > 4096:
+            if len(self._bags) >= CACHED_PASSAGES:
                 self._bags.clear()
             self._bags[key] = bag
         return bag
@@ -212,7 +224,7 @@ class Asker:
         define = shape.kind is Kind.DEFINE and (not shape.weak or single is not None)
         if single is not None and not define and shape.kind is not Kind.COMPARE:
             define = any(r[0] == "topic" for r in single.refs)  # a bare topic name: the topic
-        hits = self.index.search(" ".join(tokens[i].word for i in content), limit=SEARCH_CANDIDATES)
+        hits = self.index.search(" ".join(tokens[i].word for i in content), limit=SEARCH_CANDIDATES, snippets=False)
         _, key_of = self._documents()
         scored: dict[Key, _Scored] = {}
         for key in self._candidates(mentions):
@@ -221,8 +233,14 @@ class Asker:
             key = key_of.get(hit.document.command)
             if key is not None:
                 scored.setdefault(key, _Scored(key)).bm25 = hit.score
+        words = [
+            _Word(tokens[i], weights[i], tuple((frozenset(m.refs), m.exact) for m in mentions if m.covers(i)),
+                  tuple((t, e, self.index.idf(t) >= RARE) for t, e in self.index.expand(tokens[i].word)))
+            for i in content
+        ]
+        all_named = all(any(m.exact and m.covers(i) for m in mentions) for i in content)
         for s in scored.values():
-            self._score(s, tokens, content, weights, mentions, define)
+            self._score(s, words, define, all_named)
             self._adjust(s, topics, single, define, tokens, content)
         total = sum(weights.values())
         ranked = sorted(scored.values(), key=lambda s: (-round(s.explained / total + s.bonus, 6),
@@ -257,36 +275,42 @@ class Asker:
                     out.append(ref)
         return list(dict.fromkeys(out))
 
-    def _score(self, s: _Scored, tokens: Sequence[Token], content: Sequence[int], weights: dict[int, float],
-               mentions: Sequence[Mention], define: bool) -> None:
+    def _score(self, s: _Scored, words: Sequence[_Word], define: bool, all_named: bool) -> None:
         names = self._names_of(s.key)
         bag = self._bag(s.key)
-        for i in content:
+        for w in words:
             best = 0.0
-            for m in mentions:
-                if m.covers(i):
-                    named = names.intersection(m.refs)
-                    if named:
-                        strength = TAG if all(r[0] == "tag" for r in named) else 1.0
-                        best = max(best, strength if m.exact else min(strength, PREFIX_NAME))
+            for refs, exact in w.named:
+                named = names.intersection(refs)
+                if named:
+                    strength = TAG if all(r[0] == "tag" for r in named) else 1.0
+                    best = max(best, strength if exact else min(strength, PREFIX_NAME))
             if best >= TAG:
                 s.anchored = True
             if best < 1.0:
-                for term, exactness in self.index.expand(tokens[i].word):
+                for term, exactness, rare in w.terms:
                     if term in bag:
                         best = max(best, TEXT * exactness)
-                        if exactness == EXACT and self.index.idf(term) >= RARE:
+                        if exactness == EXACT and rare:
                             s.anchored = True
-            s.explained += weights[i] * best
+            s.explained += w.weight * best
         if define:
             # The subject is something the pack names (every word part of a name, and this passage
             # named by one), or this passage says it in so many words.
-            all_named = all(any(m.exact and m.covers(i) for m in mentions) for i in content)
-            s.covers_subject = (all_named and s.anchored) or self._says(s.key, [tokens[i] for i in content])
+            s.covers_subject = (all_named and s.anchored) or self._says(s.key, [w.token for w in words])
+
+    def _keys_of(self, key: Key, *, body: bool = False) -> list[str]:
+        """The matching keys of a passage's words, filler skipped (kept for the passages asked about)."""
+        found = self._words.get((key, body))
+        if found is None:
+            if len(self._words) >= CACHED_PASSAGES:
+                self._words.clear()
+            found = self._words[(key, body)] = [t.key for t in tokenize(self._text_of(key, body=body)) if not t.filler]
+        return found
 
     def _says(self, key: Key, subject: Sequence[Token]) -> bool:
         """Whether the passage's text holds the subject as a run of words (filler skipped)."""
-        text = [t.key for t in tokenize(self._text_of(key)) if not t.filler]
+        text = self._keys_of(key)
         want = [t.key for t in subject]
         n = len(want)
         return any(text[i : i + n] == want for i in range(len(text) - n + 1))
@@ -298,7 +322,7 @@ class Asker:
             if kind == "topic" and single is not None and ("topic", s.key[1]) in single.refs:
                 s.bonus += SUMMARY_BONUS
             want = [tokens[i].key for i in content]
-            start = [t.key for t in tokenize(self._text_of(s.key, body=True)[:200]) if not t.filler][: len(want)]
+            start = self._keys_of(s.key, body=True)[: len(want)]
             if start == want:
                 s.bonus += START_BONUS
                 s.covers_subject = True
