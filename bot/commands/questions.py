@@ -40,8 +40,10 @@ async def cmd_ask(ctx: Context, args: Args) -> Answer:
     if inspect.isawaitable(answer):
         answer = await answer
     cards = list(answer.cards)
-    if cards and outcome.alternatives:
-        more = "\n".join(ctx.hint(p.line) for p in outcome.alternatives)
+    # A topic's card already lists its sections: see also what lies beyond them.
+    others = [p for p in outcome.alternatives if not (passage.key[0] == "topic" and p.key[:2] == ("section", passage.key[1]))]
+    if cards and others:
+        more = "\n".join(ctx.hint(p.line) for p in others)
         cards[0] = dataclasses.replace(cards[0], fields=(*cards[0].fields, Field(SEE_ALSO, more)))
     return Answer(tuple(cards), answer.command)
 
