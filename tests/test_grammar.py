@@ -142,3 +142,38 @@ def test_logs_never_hold_the_question(engine: Engine, monkeypatch: pytest.Monkey
         reply = engine.execute("does patient 4711 have CRS?")
     assert reply.is_error and "went wrong" in reply.cards[0].body
     assert "unexpected error answering a typed line" in caplog.text and "4711" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("question", "command"),
+    [
+        ("what is alpha?", "topic alpha"), ("tell me about the beta storm", "topic beta"),
+        ("what are the signs of alpha syndrome", "topic alpha symptoms"),
+        ("how do alpha and beta differ in severity?", "compare alpha beta severity"),
+        ("what is the difference between beta and alpha", "compare beta alpha"),
+        ("is low blood pressure a sign of alpha?", "topic alpha symptoms"),  # a synonym of the mini pack: hypotension
+    ],
+)
+def test_questions_work_on_any_pack(mini_engine: Engine, question: str, command: str) -> None:
+    reply = mini_engine.execute(question)
+    assert reply.command == command, reply.text
+
+
+@pytest.mark.parametrize("question", ["what is the capital of France?", "how do I bake bread", "what is gamma"])
+def test_any_pack_says_what_it_does_not_cover(mini_engine: Engine, question: str) -> None:
+    reply = mini_engine.execute(question)
+    assert reply.is_error and reply.cards[0].title == "Not covered by this pack"
+    assert "Mini pack does not cover that" in reply.cards[0].body
+
+
+def test_synonyms_come_from_the_pack(mini_engine: Engine, tmp_path) -> None:
+    import shutil
+
+    from tests.conftest import MINI_PACK
+
+    question = "does alpha start with pyrexia?"  # the mini pack's synonyms read pyrexia as fever
+    assert mini_engine.execute(question).command in {"fact alpha-fever", "topic alpha"}
+    shutil.copytree(MINI_PACK, tmp_path / "pack")
+    (tmp_path / "pack" / "synonyms.yaml").unlink()
+    without = Engine.load(tmp_path / "pack")
+    assert without.execute(question).is_error  # "pyrexia" means nothing to a pack without that synonym
