@@ -63,7 +63,7 @@ def test_ask_reads_every_word_as_part_of_the_line(args: list[str], line: str, fm
     assert parse_ask(["--help"]) is None and parse_ask(["-h"]) is None
 
 
-@pytest.mark.parametrize("args", [["-crs", "fact"], ["--nonsense"], ["-h", "me"], ["--", "--format"], ["--format"], ["-"]])
+@pytest.mark.parametrize("args", [["-crs", "fact"], ["--nonsense", "-h"], ["--", "--format"]])
 def test_ask_exits_zero_for_lines_that_look_like_options(args: list[str]) -> None:
     result = run("ask", *args)
     assert result.returncode == 0, result.stderr
