@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from .citations import cited_keys
 from .normalize import normalize
 from .schema import Comparison, Fact, PackFile, PackInfo, Source, Topic
 
@@ -336,9 +337,12 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
             _check_children(f, at, "aspects", c.aspects, owner, problems, refs)
             comparisons.append(c)
         for i, fact in enumerate(pf.facts):
-            fact_ids.add(fact.id, fact.id, f.name, f.line(("facts", i, "id")), f"fact '{fact.id}'")
-            refs.append((fact.source, f.name, f.line(("facts", i, "source")), f"fact '{fact.id}'"))
+            who = f"fact '{fact.id}'"
+            fact_ids.add(fact.id, fact.id, f.name, f.line(("facts", i, "id")), who)
+            refs.append((fact.source, f.name, f.line(("facts", i, "source")), who))
+            refs += _note_refs(f, ("facts", i), fact.notes, who)
             facts.append(fact)
+        refs += _text_refs(f)
 
     for sid, file, line, who in refs:
         if sid not in sources:
@@ -378,6 +382,30 @@ def _check_children(
         path = at + (key, i)
         who = f"{key[:-1]} '{child.id}' of {owner}"
         refs += _register(local, f, path, child, who)
-        for n, note in enumerate(child.notes):
-            refs += [(s, f.name, f.line(path + ("notes", n, "sources", k)), who) for k, s in enumerate(note.sources)]
+        refs += _note_refs(f, path, child.notes, who)
+
+
+def _note_refs(f: _File, path: Path_, notes: Iterable[Any], who: str) -> list[tuple[str, str, int | None, str]]:
+    return [(s, f.name, f.line(path + ("notes", n, "sources", k)), who) for n, note in enumerate(notes) for k, s in enumerate(note.sources)]
+
+
+def _text_refs(f: _File) -> list[tuple[str, str, int | None, str]]:
+    """In-text citations ("[lee19]") anywhere but in `sources`, so each must name a defined source."""
+    found: list[tuple[str, str, int | None, str]] = []
+
+    def walk(value: Any, path: Path_) -> None:
+        if isinstance(value, str):
+            owner = _owner_id(f.data, path) or _dotted(path)
+            found.extend((key, f.name, f.line(path), f"{owner} (in its text)") for key in cited_keys(value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, path + (str(key),))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, path + (index,))
+
+    for key, value in f.data.items():
+        if key != "sources":
+            walk(value, (str(key),))
+    return found
 
