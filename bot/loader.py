@@ -306,6 +306,7 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
     facts: list[Fact] = []
     refs: list[tuple[str, str, int | None, str]] = []  # (source id, file, line, who)
     topic_refs: list[tuple[str, str, int | None, str]] = []
+    cited_in_text: list[tuple[str, _File, Path_]] = []
 
     source_ids = _Registry("source id", problems)
     names = _Registry("name", problems)  # ids and aliases of topics and comparisons share one namespace
@@ -342,7 +343,11 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
             refs.append((fact.source, f.name, f.line(("facts", i, "source")), who))
             refs += _note_refs(f, ("facts", i), fact.notes, who)
             facts.append(fact)
-        refs += _text_refs(f)
+        cited_in_text += _text_refs(f)
+
+    # Where an in-text citation is named only for the ones that fail: naming costs a walk.
+    refs += [(key, f.name, f.line(path), f"{_owner_id(f.data, path) or _dotted(path)} (in its text)")
+             for key, f, path in cited_in_text if key not in sources]
 
     for sid, file, line, who in refs:
         if sid not in sources:
@@ -389,14 +394,14 @@ def _note_refs(f: _File, path: Path_, notes: Iterable[Any], who: str) -> list[tu
     return [(s, f.name, f.line(path + ("notes", n, "sources", k)), who) for n, note in enumerate(notes) for k, s in enumerate(note.sources)]
 
 
-def _text_refs(f: _File) -> list[tuple[str, str, int | None, str]]:
+def _text_refs(f: _File) -> list[tuple[str, _File, Path_]]:
     """In-text citations ("[lee19]") anywhere but in `sources`, so each must name a defined source."""
-    found: list[tuple[str, str, int | None, str]] = []
+    found: list[tuple[str, _File, Path_]] = []
 
     def walk(value: Any, path: Path_) -> None:
         if isinstance(value, str):
-            owner = _owner_id(f.data, path) or _dotted(path)
-            found.extend((key, f.name, f.line(path), f"{owner} (in its text)") for key in cited_keys(value))
+            if "[" in value:
+                found.extend((key, f, path) for key in cited_keys(value))
         elif isinstance(value, dict):
             for key, item in value.items():
                 walk(item, path + (str(key),))
