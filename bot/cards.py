@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .catalog import Catalog
-from .citations import cited_keys, sources_of
+from .citations import cited_keys, note_sources, sources_of
 from .normalize import shorten
 from .reply import Card, CardKind, Field, Footer, SourceRef, Table
 from .schema import Note
 
-SOURCE_LABEL = 70
+SOURCE_LABEL = 80  # the seed article's own heading is 74 characters
+__all__ = ["CardMaker", "note_sources"]  # note_sources: kept here for the commands that import it from cards
 
 
 class CardMaker:

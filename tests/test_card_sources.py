@@ -82,6 +82,9 @@ def search_result_sources(cat: Catalog, card: Card) -> set[str]:
 
 def command_lines(cat: Catalog) -> list[str]:
     lines = ["help", "about", "list", "sources", "compare", "fact today"]
+    lines += ["grade", *(f"grade {sid}" for sid in cat.scales)]  # the grading calculators
+    lines += ["grade crs fever=yes hypotension=vasopressor hypoxia=low-flow",
+              "grade icans ice=3 consciousness=voice seizure=rapid motor=none edema=none"]
     lines += [f"sources {sid}" for sid in cat.sources]
     lines += [f"sources {tid}" for tid in cat.topics] + [f"sources {cid}" for cid in cat.comparisons]
     for t in cat.topics.values():
