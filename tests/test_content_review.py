@@ -198,6 +198,15 @@ def pack_strings(pack: Pack) -> Iterator[tuple[str, str]]:
         yield f"topic {t.id} / title", t.title
         for s in t.sections:
             yield f"topic {t.id} / section {s.id} / title", s.title
+    for scale in pack.scales:  # the grading scales' texts follow the same style
+        yield f"scale {scale.id} / summary", scale.summary
+        for n in scale.notes:
+            yield f"scale {scale.id} / note", n.text
+        if scale.requires is not None:
+            yield f"scale {scale.id} / requires", scale.requires.text
+        for d in scale.domains:
+            for v in d.values:
+                yield f"scale {scale.id} / {d.id}={v.id}", v.criterion
 
 
 def test_in_text_citations_use_one_style(bundled_pack: Pack) -> None:
