@@ -107,7 +107,7 @@ def test_treated_left_out_is_assumed_no_and_the_card_says_what_yes_would_make_it
         if worse != card.title:
             assert treated.endswith(warning)
         else:
-            assert "this would be" not in card.text
+            assert "this would be" not in card.plain_text()
 
 
 @pytest.mark.parametrize(("line", "title"), [
