@@ -74,7 +74,7 @@ def cmd_content_check(directory: str | None) -> int:
     aspects = sum(len(c.aspects) for c in pack.comparisons)
     counts = ", ".join(plural(n, what) for n, what in (
         (len(pack.files), "file"), (len(pack.topics), "topic"), (sections, "section"), (len(pack.comparisons), "comparison"),
-        (aspects, "aspect"), (len(pack.facts), "fact"), (len(pack.sources), "source")))
+        (aspects, "aspect"), (len(pack.facts), "fact"), (len(pack.sources), "source"), (len(pack.scales), "grading scale")))
     print(f"ok: {pack.info.name} v{pack.info.version} ({path}): {counts}")
     return 0
 

@@ -43,6 +43,7 @@ BM25_ROOM = 10_000.0
 UNIT = 10 * BM25_ROOM
 RERANK = 20  # leading documents whose coverage is checked word by word
 EXPANSIONS_KEPT = 20_000  # query words whose expansions are remembered
+PREFIX_MIN, PREFIX_SLACK = 5, 4  # a word may stand for a pack term of 5+ letters that it extends by 4 at most
 
 _stemmer = snowballstemmer.stemmer("english")
 
@@ -68,6 +69,7 @@ class Document:
     text: str  # shown in snippets
     command: str  # the canonical command that opens it
     extra: str = ""  # indexed but never shown (aliases, tags)
+    sources: tuple[str, ...] = ()  # what the text draws on, for the footer of a card that shows it
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +156,10 @@ class SearchIndex:
             found = [v for v in self._vocab[start : start + 5] if v.startswith(term)]
             if found:
                 return [(v, PREFIX) for v in found]
+            # The other way round: the pack holds a shorter form the word begins ("predict" for "predictor").
+            for cut in range(len(term) - 1, max(PREFIX_MIN, len(term) - PREFIX_SLACK) - 1, -1):
+                if term[:cut] in self._postings:
+                    return [(term[:cut], PREFIX)]
         if len(term) >= 4:
             best = process.extractOne(term, self._vocab, scorer=fuzz.ratio, score_cutoff=80)
             if best:

@@ -44,7 +44,7 @@ class CardPanel:
             parts.append(Text.assemble((field.name, "bold"), "\n", field.value))
         footer = Text(card.footer.disclaimer, style="dim italic")
         if card.footer.sources:
-            refs = "; ".join(f"[{s.id}] {s.label}" for s in card.footer.sources)
+            refs = "; ".join(s.display for s in card.footer.sources)
             footer = Text.assemble(("Sources: " + refs + "\n", "dim"), footer)
         parts.append(footer)
         title = shorten(card.title, max(8, options.max_width - TITLE_MARGIN))

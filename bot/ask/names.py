@@ -23,6 +23,9 @@ PREFIX_MIN = 5  # a question word this long may stand for a name word it begins
 PREFIX_SLACK = 4  # ... if that name word is at most this much longer ("treat" -> "treatment")
 CROWDED = 50  # a key naming more things than this is too common to enumerate them as candidates
 ARTICLES = frozenset({"a", "an", "the"})
+# Question words a pack may use as aliases ("when" for a section on timing): they name what the
+# pack says they name, and nothing in a pack that does not.
+CUE_WORDS = frozenset({"when", "where", "who", "why", "how"})
 
 # A reference to something a name can point to, as a tuple:
 #   ("topic", tid) ("section", tid, sid) ("comparison", cid) ("aspect", cid, aid) ("tag", tag)
@@ -104,6 +107,10 @@ class NameIndex:
     def refs(self, key: tuple[str, ...]) -> tuple[Ref, ...]:
         return self._by_key.get(key, ())
 
+    def cue(self, word: str) -> bool:
+        """Whether the pack uses this question word as a name ("when": a section on timing)."""
+        return word in CUE_WORDS and (word,) in self._phrases
+
     def mentions(self, tokens: Sequence[Token], frame: Collection[int] = ()) -> list[Mention]:
         """Runs of non-filler words that name something. A run inside a longer one is dropped
         ("IL-6" inside "IL-6 receptor", "storm" inside "cytokine storm"): the longer name is
@@ -111,6 +118,7 @@ class NameIndex:
 
         positions = [i for i, t in enumerate(tokens) if not t.filler]
         runs: list[tuple[int, int, tuple[Ref, ...]]] = []  # spans in token positions
+        gapped: set[tuple[int, int]] = set()  # runs that skip filler words inside them
         for a in range(len(positions)):
             for n in range(min(MAX_NAME_WORDS, len(positions) - a), 0, -1):
                 run = positions[a : a + n]
@@ -118,14 +126,20 @@ class NameIndex:
                 refs = self._by_key.get(key) or self._joined.get("".join(key))
                 if refs:
                     runs.append((run[0], run[-1] + 1, refs))
+                    if run[-1] - run[0] + 1 > n:
+                        gapped.add((run[0], run[-1] + 1))
         if self._phrases:
             for a in range(len(tokens)):
-                for n in range(min(MAX_NAME_WORDS, len(tokens) - a), 1, -1):
+                for n in range(min(MAX_NAME_WORDS, len(tokens) - a), 0, -1):
+                    if n == 1 and tokens[a].word not in CUE_WORDS:
+                        continue  # one filler word names nothing, except a question word the pack names
                     refs = self._phrases.get(tuple(t.key for t in tokens[a : a + n]))
                     if refs and not any(i in frame for i in range(a, a + n)):
                         runs.append((a, a + n, refs))
-        # A comparison's name never hides the topics in it ("crs and cytokine storm").
-        hiding = [(c, d, _content(tokens, c, d)) for c, d, refs in runs if any(r[0] != "comparison" for r in refs)]
+        # A comparison's name never hides the topics in it ("crs and cytokine storm"), nor does a
+        # run across filler words ("severity [between] crs" is not the name "severe crs").
+        hiding = [(c, d, _content(tokens, c, d)) for c, d, refs in runs
+                  if any(r[0] != "comparison" for r in refs) and (c, d) not in gapped]
         found = [
             Mention(a, b, refs)
             for a, b, refs in runs

@@ -42,6 +42,7 @@ MAIN_VIEW = 0.1  # an aspect of the pack's main comparison when no topic is name
 SEARCH_CANDIDATES = 10
 CACHED_PASSAGES = 4096  # passages whose words are kept between questions
 ALTERNATIVES = 3
+CUE_WEIGHT = 1.0  # a question word the pack uses as a name (see NameIndex.cue)
 
 # A passage: ("topic", tid) ("section", tid, sid) ("comparison", cid) ("aspect", cid, aid) ("fact", fid)
 Key = tuple[str, ...]
@@ -203,28 +204,34 @@ class Asker:
             return Outcome(talk)
         tokens = self.synonyms.rewrite(strip_greeting(tokens))
         shape = shape_of(tokens)
-        content = [i for i, t in enumerate(tokens) if not t.filler and i not in shape.frame]
-        if not content:
+        subject = [i for i, t in enumerate(tokens) if not t.filler and i not in shape.frame]
+        cues = [i for i, t in enumerate(tokens) if i not in shape.frame and self.names.cue(t.word)]
+        if not subject:
             if shape.kind is Kind.COMPARE and self.catalog.default_comparison is not None:
                 return Outcome("answer", self.passage(("comparison", self.catalog.default_comparison.id)), 1.0)
             return Outcome("empty")
-        mentions = [m for m in self.names.mentions(tokens, shape.frame) if any(m.covers(i) for i in content)]
-        weights = {i: self._weight(tokens[i]) for i in content}
+        mentions = [m for m in self.names.mentions(tokens, shape.frame) if any(m.covers(i) for i in (*subject, *cues))]
+        weights = {i: self._weight(tokens[i]) for i in subject}
         for m in mentions:
             if m.exact and any(r[0] == "topic" for r in m.refs):
                 for i in range(m.start, m.end):
                     if i in weights:
                         weights[i] = max(weights[i], SUBJECT_WEIGHT)
+        # A question word the pack names ("when") steers towards that section, but it is never
+        # the subject: it only joins the words a passage should explain, with a small weight.
+        for i in cues:
+            weights[i] = CUE_WEIGHT
+        content = sorted(weights)
         topics = _topics_in_order(mentions)
         if shape.kind is Kind.COMPARE:
-            found = self._comparison(mentions, topics, tokens, content, weights)
+            found = self._comparison(mentions, topics, tokens, subject, weights)
             if found is not None:
                 return found
-        single = _single_mention(mentions, content)
+        single = _single_mention(mentions, subject)
         define = shape.kind is Kind.DEFINE and (not shape.weak or single is not None)
         if single is not None and not define and shape.kind is not Kind.COMPARE:
             define = any(r[0] == "topic" for r in single.refs)  # a bare topic name: the topic
-        hits = self.index.search(" ".join(tokens[i].word for i in content), limit=SEARCH_CANDIDATES, snippets=False)
+        hits = self.index.search(" ".join(tokens[i].word for i in subject), limit=SEARCH_CANDIDATES, snippets=False)
         _, key_of = self._documents()
         scored: dict[Key, _Scored] = {}
         for key in self._candidates(mentions):
@@ -238,12 +245,15 @@ class Asker:
                   tuple((t, e, self.index.idf(t) >= RARE) for t, e in self.index.expand(tokens[i].word)))
             for i in content
         ]
-        all_named = all(any(m.exact and m.covers(i) for m in mentions) for i in content)
+        all_named = all(any(m.exact and m.covers(i) for m in mentions) for i in subject)
+        said = [tokens[i] for i in subject]
         for s in scored.values():
-            self._score(s, words, define, all_named)
-            self._adjust(s, topics, single, define, tokens, content)
+            self._score(s, words, define, all_named, said)
+            self._adjust(s, topics, single, define, said)
         total = sum(weights.values())
+        # On a tie, a passage of a topic the question names, then the more specific kind, then BM25.
         ranked = sorted(scored.values(), key=lambda s: (-round(s.explained / total + s.bonus, 6),
+                                                         s.key[0] == "fact" or s.key[1] not in topics,
                                                          KIND_ORDER[s.key[0]], -s.bm25))
         closest = tuple(dict.fromkeys(h.document.command for h in hits[:ALTERNATIVES]))
         if not ranked:
@@ -257,9 +267,13 @@ class Asker:
         return Outcome("answer", self.passage(best.key), confidence, alternatives[:ALTERNATIVES])
 
     def _weight(self, token: Token) -> float:
-        if not self.index.expand(token.word):
+        """How telling a word is: the idf of what it stands for in the pack (its own stem, or the
+        prefix or typo fix it was read as), or UNKNOWN_WEIGHT when the pack has nothing like it."""
+        expansions = self.index.expand(token.word)
+        if not expansions:
             return UNKNOWN_WEIGHT
-        return min(MAX_WEIGHT, max(MIN_WEIGHT, self.index.idf(token.stem)))
+        idf = min(self.index.idf(term) for term, _ in expansions)
+        return min(MAX_WEIGHT, max(MIN_WEIGHT, idf))
 
     def _candidates(self, mentions: Sequence[Mention]) -> list[Key]:
         out: list[Key] = []
@@ -275,7 +289,8 @@ class Asker:
                     out.append(ref)
         return list(dict.fromkeys(out))
 
-    def _score(self, s: _Scored, words: Sequence[_Word], define: bool, all_named: bool) -> None:
+    def _score(self, s: _Scored, words: Sequence[_Word], define: bool, all_named: bool,
+               subject: Sequence[Token]) -> None:
         names = self._names_of(s.key)
         bag = self._bag(s.key)
         for w in words:
@@ -297,7 +312,7 @@ class Asker:
         if define:
             # The subject is something the pack names (every word part of a name, and this passage
             # named by one), or this passage says it in so many words.
-            s.covers_subject = (all_named and s.anchored) or self._says(s.key, [w.token for w in words])
+            s.covers_subject = (all_named and s.anchored) or self._says(s.key, subject)
 
     def _keys_of(self, key: Key, *, body: bool = False) -> list[str]:
         """The matching keys of a passage's words, filler skipped (kept for the passages asked about)."""
@@ -316,12 +331,12 @@ class Asker:
         return any(text[i : i + n] == want for i in range(len(text) - n + 1))
 
     def _adjust(self, s: _Scored, topics: Sequence[str], single: Mention | None, define: bool,
-                tokens: Sequence[Token], content: Sequence[int]) -> None:
+                subject: Sequence[Token]) -> None:
         kind = s.key[0]
         if define:
             if kind == "topic" and single is not None and ("topic", s.key[1]) in single.refs:
                 s.bonus += SUMMARY_BONUS
-            want = [tokens[i].key for i in content]
+            want = [t.key for t in subject]
             start = self._keys_of(s.key, body=True)[: len(want)]
             if start == want:
                 s.bonus += START_BONUS

@@ -105,10 +105,12 @@ class Synonyms:
         self._map: dict[tuple[str, ...], list[Token]] = {}
         for term, variants in pairs:
             replacement = tokenize(term)
+            # The term stands for itself, so a variant inside it ("covid" in "covid-19") is not rewritten.
+            self._map[tuple(t.key for t in replacement)] = replacement
             for variant in variants:
                 key = tuple(t.key for t in tokenize(variant))
                 if 0 < len(key) <= self.MAX_WORDS:
-                    self._map[key] = replacement
+                    self._map.setdefault(key, replacement)
         self._longest = max((len(k) for k in self._map), default=0)
 
     def rewrite(self, tokens: list[Token]) -> list[Token]:

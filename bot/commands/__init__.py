@@ -1,6 +1,6 @@
 """The command registry: every command defined once, read by every adapter.
 
-Commands live in modules by family (questions, lookups, and later daily facts and grading);
+Commands live in modules by family (questions, lookups, grading, and later daily facts);
 the registry is their concatenation, in the order help lists them.
 """
 
@@ -16,15 +16,17 @@ from .base import (
     ParamSpec,
     Parser,
     UserError,
+    Variant,
     command_names,
     context_args,
 )
+from .grading import GRADING
 from .lookups import LOOKUPS
 from .questions import QUESTIONS
 
-REGISTRY: tuple[CommandSpec, ...] = (*QUESTIONS, *LOOKUPS)
+REGISTRY: tuple[CommandSpec, ...] = (*QUESTIONS, *LOOKUPS, *GRADING)
 
 __all__ = [
     "REGISTRY", "Answer", "Args", "CommandSpec", "Context", "Handler", "ParamKind", "ParamSpec", "Parser",
-    "UserError", "command_names", "context_args",
+    "UserError", "Variant", "command_names", "context_args",
 ]
