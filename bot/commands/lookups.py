@@ -281,7 +281,7 @@ def cmd_search(ctx: Context, args: Args) -> Answer:
         raise UserError(f"Nothing in the pack mentions {ctx.quote(words)}.", (ctx.hint("list"), ctx.hint("help search")), "No results")
     fields = [Field(f"{h.document.title}", f"{h.snippet}\n→ {ctx.hint(h.document.command)}") for h in hits]
     card = ctx.cards.card(
-        f"Search: {shorten(words, 80)}", body=f"Top {len(hits)} results, best first.", fields=fields, kind=CardKind.SEARCH,
+        f"Search: {shorten(words, 80)}", body=("The one result." if len(hits) == 1 else f"Top {len(hits)} results, best first."), fields=fields, kind=CardKind.SEARCH,
         sources=[h.document for h in hits],
     )
     return Answer((card,), f"search {words}")
