@@ -8,6 +8,7 @@ medical reference text.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +17,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from .citations import cited_keys
 from .grading import check_scale
 from .normalize import normalize
-from .schema import Comparison, Fact, PackFile, PackInfo, Scale, Source, Topic
+from .schema import Comparison, Fact, PackFile, PackInfo, Scale, Source, Synonym, Topic
 
 MAX_FILE_BYTES = 2_000_000
 # libyaml's parser when PyYAML was built with it (the wheels are): same safe constructor, ~10x faster.
@@ -57,6 +59,7 @@ class Pack:
     facts: tuple[Fact, ...]
     files: tuple[str, ...] = field(default=())
     scales: tuple[Scale, ...] = field(default=())
+    synonyms: tuple[Synonym, ...] = ()
 
 
 def bundled_content_dir() -> Path:
@@ -233,7 +236,8 @@ def _echo_of_item_error(err: dict[str, Any], errors: list[dict[str, Any]]) -> bo
 def _owner_id(data: Any, loc: tuple[Any, ...]) -> str | None:
     """Name the innermost entity with an id along `loc`, so messages say which topic etc."""
     names = {"topics": "topic", "sources": "source", "comparisons": "comparison", "facts": "fact",
-             "sections": "section", "aspects": "aspect", "scales": "scale", "domains": "domain", "values": "value"}
+             "sections": "section", "aspects": "aspect", "scales": "scale", "domains": "domain", "values": "value",
+             "synonyms": "synonym"}
     found: list[str] = []
     node = data
     for i, part in enumerate(loc):
@@ -325,6 +329,7 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
     scales: list[Scale] = []
     refs: list[tuple[str, str, int | None, str]] = []  # (source id, file, line, who)
     topic_refs: list[tuple[str, str, int | None, str]] = []
+    cited_in_text: list[tuple[str, _File, Path_]] = []
 
     source_ids = _Registry("source id", problems)
     names = _Registry("name", problems)  # ids and aliases of topics and comparisons share one namespace
@@ -357,12 +362,19 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
             _check_children(f, at, "aspects", c.aspects, owner, problems, refs)
             comparisons.append(c)
         for i, fact in enumerate(pf.facts):
-            fact_ids.add(fact.id, fact.id, f.name, f.line(("facts", i, "id")), f"fact '{fact.id}'")
-            refs.append((fact.source, f.name, f.line(("facts", i, "source")), f"fact '{fact.id}'"))
+            who = f"fact '{fact.id}'"
+            fact_ids.add(fact.id, fact.id, f.name, f.line(("facts", i, "id")), who)
+            refs.append((fact.source, f.name, f.line(("facts", i, "source")), who))
+            refs += _note_refs(f, ("facts", i), fact.notes, who)
             facts.append(fact)
         for i, scale in enumerate(pf.scales):
             refs += _check_scale(scale_names, f, ("scales", i), scale, problems)
             scales.append(scale)
+        cited_in_text += _text_refs(f)
+
+    # Where an in-text citation is named only for the ones that fail: naming costs a walk.
+    refs += [(key, f.name, f.line(path), f"{_owner_id(f.data, path) or _dotted(path)} (in its text)")
+             for key, f, path in cited_in_text if key not in sources]
 
     for sid, file, line, who in refs:
         if sid not in sources:
@@ -381,8 +393,9 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
         )
     if "not medical advice" not in info.disclaimer.casefold() and "not advice" not in info.disclaimer.casefold():
         problems.append(PackProblem(info_at, info_lines["disclaimer"], "disclaimer must say the text is 'not medical advice' (or 'not advice')"))
+    synonyms = _check_synonyms(parsed, topics, comparisons, facts, problems)
     return Pack(root, info, sources, tuple(topics), tuple(comparisons), tuple(facts), tuple(f.name for f, _ in parsed),
-                tuple(scales))
+                tuple(scales), synonyms)
 
 
 def _register(registry: _Registry, f: _File, at: Path_, entity: Any, owner: str) -> list[tuple[str, str, int | None, str]]:
@@ -403,9 +416,32 @@ def _check_children(
         path = at + (key, i)
         who = f"{key[:-1]} '{child.id}' of {owner}"
         refs += _register(local, f, path, child, who)
-        for n, note in enumerate(child.notes):
-            refs += [(s, f.name, f.line(path + ("notes", n, "sources", k)), who) for k, s in enumerate(note.sources)]
+        refs += _note_refs(f, path, child.notes, who)
 
+
+def _note_refs(f: _File, path: Path_, notes: Iterable[Any], who: str) -> list[tuple[str, str, int | None, str]]:
+    return [(s, f.name, f.line(path + ("notes", n, "sources", k)), who) for n, note in enumerate(notes) for k, s in enumerate(note.sources)]
+
+
+def _text_refs(f: _File) -> list[tuple[str, _File, Path_]]:
+    """In-text citations ("[lee19]") anywhere but in `sources`, so each must name a defined source."""
+    found: list[tuple[str, _File, Path_]] = []
+
+    def walk(value: Any, path: Path_) -> None:
+        if isinstance(value, str):
+            if "[" in value:
+                found.extend((key, f, path) for key in cited_keys(value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, path + (str(key),))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, path + (index,))
+
+    for key, value in f.data.items():
+        if key != "sources":
+            walk(value, (str(key),))
+    return found
 
 
 def _check_scale(
@@ -416,8 +452,71 @@ def _check_scale(
     refs = _register(registry, f, at, scale, owner)
     for path, message in check_scale(scale):
         problems.append(PackProblem(f.name, f.line(at + path), f"{_dotted(at + path)} (in {owner}): {message}"))
-    for n, note in enumerate(scale.notes):
-        refs += [(s, f.name, f.line(at + ("notes", n, "sources", k)), owner) for k, s in enumerate(note.sources)]
+    refs += _note_refs(f, at, scale.notes, owner)
     if scale.requires is not None:
         refs += [(s, f.name, f.line(at + ("requires", "sources", k)), owner) for k, s in enumerate(scale.requires.sources)]
     return refs
+
+
+# --------------------------------------------------------------------------- synonyms (questions)
+
+
+def _check_synonyms(
+    parsed: list[tuple[_File, PackFile]], topics: list[Topic], comparisons: list[Comparison], facts: list[Fact],
+    problems: list[PackProblem],
+) -> tuple[Synonym, ...]:
+    """Each variant leads to one term, no term is itself a variant (no chains), and every term
+    occurs in the pack: a synonym may only steer a question towards the pack's own words."""
+    entries: list[tuple[Synonym, _File, int]] = [(s, f, i) for f, pf in parsed for i, s in enumerate(pf.synonyms)]
+    if not entries:
+        return ()
+    terms = _Registry("synonym term", problems)
+    variants = _Registry("synonym variant", problems)
+    term_keys: dict[str, str] = {}
+    for syn, f, i in entries:
+        at = ("synonyms", i)
+        term_key = normalize(syn.term)
+        terms.add(term_key, syn.term, f.name, f.line(at + ("term",)), f"synonym '{syn.term}'")
+        term_keys.setdefault(term_key, syn.term)
+        for j, variant in enumerate(syn.variants):
+            key, line = normalize(variant), f.line(at + ("variants", j))
+            if key == term_key:
+                problems.append(PackProblem(f.name, line, f"variant '{variant}' is the term '{syn.term}' itself: remove it"))
+                continue
+            variants.add(key, variant, f.name, line, f"synonym '{syn.term}'", (f.name, at))
+    for key, (file, line, owner, _) in variants.seen.items():
+        if key in term_keys:
+            problems.append(PackProblem(file, line, f"variant '{term_keys[key]}' of {owner} is itself a synonym term: "
+                                                    "list its variants under one term (no chains)"))
+    corpus = _corpus(topics, comparisons, facts)
+    for syn, f, i in entries:
+        if not _occurs(syn.term, corpus):
+            problems.append(PackProblem(f.name, f.line(("synonyms", i, "term")),
+                                        f"term '{syn.term}' appears nowhere in the pack's topics, comparisons or facts: "
+                                        "a synonym must lead to words the pack uses"))
+    return tuple(syn for syn, _, _ in entries)
+
+
+def _corpus(topics: list[Topic], comparisons: list[Comparison], facts: list[Fact]) -> str:
+    """Every name and text of the pack, case-folded, one per line, for finding synonym terms."""
+    parts: list[str] = []
+    for t in topics:
+        parts += [t.id, t.title, t.summary, *t.aliases, *t.tags]
+        for s in t.sections:
+            parts += [s.id, s.title, s.body, *s.aliases, *(n.text for n in s.notes)]
+    for c in comparisons:
+        parts += [c.id, c.title, c.summary or "", *c.aliases]
+        for a in c.aspects:
+            parts += [a.id, a.title, a.left, a.right, *a.aliases, *(n.text for n in a.notes)]
+    for fact in facts:
+        parts += [fact.id, fact.text, *fact.tags, *(n.text for n in fact.notes)]
+    return "\n".join(parts).casefold()
+
+
+def _occurs(term: str, corpus: str) -> bool:
+    """`term` as whole words, whatever separates them ("IL-6 inhibitors" matches "IL 6 inhibitors")."""
+    words = re.findall(r"[^\W_]+", term.casefold())
+    if not words:
+        return False
+    pattern = r"(?<![^\W_])" + r"[\W_]+".join(map(re.escape, words)) + r"(?![^\W_])"
+    return re.search(pattern, corpus) is not None

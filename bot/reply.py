@@ -26,6 +26,11 @@ class SourceRef:
     label: str
     url: str | None = None
 
+    @property
+    def display(self) -> str:
+        """"[lee19] ASTCT consensus grading…": the key the card's text cites, then the title."""
+        return f"[{self.id}] {self.label}"
+
 
 @dataclass(frozen=True, slots=True)
 class Footer:
@@ -90,7 +95,7 @@ class Card:
             parts.append(" | ".join(self.table.headers))
             parts.extend(" | ".join(row) for row in self.table.rows)
         if self.footer.sources:
-            parts.append("Sources: " + "; ".join(s.label for s in self.footer.sources))
+            parts.append("Sources: " + "; ".join(s.display for s in self.footer.sources))
         parts.append(self.footer.disclaimer)
         return "\n".join(parts)
 
@@ -119,11 +124,14 @@ class Reply:
     is_error: bool = False
     # The canonical command that produced this reply (empty for errors), e.g. "compare crs cytokine-storm severity".
     command: str = ""
+    # One line the reader should see before the cards, e.g. how a mistyped command was read.
+    notice: str = ""
 
     @property
     def text(self) -> str:
         """Plain-text fallback for the whole reply (notifications, screen readers, logs)."""
-        return "\n\n".join(card.plain_text() for card in self.cards)
+        cards = "\n\n".join(card.plain_text() for card in self.cards)
+        return f"{self.notice}\n\n{cards}" if self.notice else cards
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -3,15 +3,16 @@
 An unmodified `discord.Client` logs in, connects, identifies, syncs its commands and answers
 interactions against it exactly as it would against discord.com. The fake records every
 REST request so tests can assert on what the bot sent, and lets a test dispatch gateway
-events (INTERACTION_CREATE) and wait for the interaction's callback.
+events (INTERACTION_CREATE, MESSAGE_CREATE) and wait for the interaction's callback or read
+the message the bot posts back (POST /channels/{id}/messages).
 
-Posting into a channel (`POST /channels/{id}/messages`) behaves as Discord documents it: a
-wrong token gets 401; answers can be scripted per channel (403 50001/50013, 404 10003, 5xx, 429
-with `retry_after`, `global` and the `Via` header discord.py looks for, or without it as a
-Cloudflare ban); an optional `RateLimiter` answers 429 when the bot goes faster than the limits
-(50 requests/s globally on Discord) and counts the violations; and a message sent with a
-`nonce` and `enforce_nonce` that repeats one sent in the last `nonce_window` seconds creates
-nothing and returns the first message.
+Posting into a channel behaves as Discord documents it: a wrong token gets 401; answers can be
+scripted per channel (403 50001/50013, 404 10003, 5xx, 429 with `retry_after`, `global` and the
+`Via` header discord.py looks for, or without it as a Cloudflare ban); an optional
+`RateLimiter` answers 429 when the bot goes faster than the limits (50 requests/s globally on
+Discord) and counts the violations; and a message sent with a `nonce` and `enforce_nonce` that
+repeats one sent in the last `nonce_window` seconds creates nothing and returns the first
+message.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ BOT_ID = 1100000000000000002
 GUILD_ID = 1100000000000000003
 CHANNEL_ID = 1100000000000000004
 OWNER_ID = 1100000000000000005
+DM_CHANNEL_ID = 1100000000000000006
 ATTACHMENT_SIZE_LIMIT = 8 * 1024 * 1024
 ALREADY_ACKNOWLEDGED = 40060  # Discord's error code for a second answer to one interaction
 ALL_PERMISSIONS = "2147483647"
@@ -157,11 +159,6 @@ class FakeDiscord(LoopbackServer):
     def calls_to(self, method: str, prefix: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.path.startswith(prefix)]
 
-    def channel_posts(self, channel: int | str | None = None) -> list[Call]:
-        """Every POST /channels/{id}/messages received (refused ones included), optionally for one channel."""
-        prefix = f"/channels/{channel}/messages" if channel is not None else "/channels/"
-        return [c for c in self.calls if c.method == "POST" and c.path.startswith(prefix) and c.path.endswith("/messages")]
-
     def fail_channel(self, channel: int | str, answer: ChannelAnswer, *, sticky: bool = False) -> None:
         """Answer the next post into `channel` with `answer` (see `error_answer`, `rate_limited`);
         `sticky` answers every post until `heal_channel` (e.g. a permission that stays missing)."""
@@ -275,6 +272,57 @@ class FakeDiscord(LoopbackServer):
 
     async def interact(self, payload: dict[str, Any], timeout: float = 5.0) -> Call:
         return await asyncio.wait_for(await self.send_interaction(payload), timeout)
+
+    def message(
+        self,
+        content: str,
+        *,
+        author_id: int = 1300000000000000001,
+        username: str = "ada",
+        bot: bool = False,
+        in_guild: bool = True,
+        channel_id: int | None = None,
+        mentions: tuple[int, ...] = (),
+        mention_everyone: bool = False,
+        type: int = 0,
+    ) -> dict[str, Any]:
+        """A MESSAGE_CREATE payload as Discord sends it: in the guild channel, or in a DM channel.
+        `mentions` are user ids mentioned (Discord lists them whatever the bot's intents)."""
+        channel = channel_id or (CHANNEL_ID if in_guild else DM_CHANNEL_ID)
+        author = user_payload(author_id, username, bot=bot)
+        payload: dict[str, Any] = {
+            "id": str(next(self._ids)),
+            "channel_id": str(channel),
+            "type": type,
+            "content": content,
+            "author": author,
+            "embeds": [],
+            "attachments": [],
+            "components": [],
+            "mentions": [user_payload(uid, "cytobot" if uid == BOT_ID else f"user{uid}", bot=uid == BOT_ID) for uid in mentions],
+            "mention_roles": [],
+            "mention_everyone": mention_everyone,
+            "pinned": False,
+            "tts": False,
+            "timestamp": "2024-01-01T00:00:00+00:00",
+            "edited_timestamp": None,
+            "flags": 0,
+        }
+        if in_guild:
+            payload["guild_id"] = str(GUILD_ID)
+            payload["member"] = {"roles": [], "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False, "mute": False,
+                                 "flags": 0, "nick": None, "avatar": None}
+        return payload
+
+    async def send_message(self, payload: dict[str, Any]) -> None:
+        """Dispatch MESSAGE_CREATE; what the bot posts back shows up in `channel_posts`."""
+        await self.dispatch("MESSAGE_CREATE", payload)
+
+    def channel_posts(self, channel_id: int | str | None = None) -> list[Call]:
+        """Every POST /channels/{id}/messages received (replies to mentions and DMs, daily facts;
+        refused ones included), optionally for one channel."""
+        prefix = f"/channels/{channel_id}/messages" if channel_id else "/channels/"
+        return [c for c in self.calls_to("POST", prefix) if c.path.endswith("/messages")]
 
     # --- REST handlers ---------------------------------------------------------------
     async def _record(self, request: web.Request, status: int = 200, *, body: Any = None, keep: bool = True) -> Call:

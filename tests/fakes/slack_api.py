@@ -124,7 +124,8 @@ class FakeSlack(LoopbackServer):
 
     def sent(self) -> list[Call]:
         """Everything the bot sent that a user could see."""
-        return [c for c in self.calls if c.kind == "response_url" or (c.kind == "api" and c.name == "chat.postMessage")]
+        posts = ("chat.postMessage", "chat.postEphemeral")
+        return [c for c in self.calls if c.kind == "response_url" or (c.kind == "api" and c.name in posts and c.status == 200)]
 
     async def wait_for(self, predicate: Callable[["FakeSlack"], bool], timeout: float = 5.0) -> None:
         """Wait until `predicate(self)` holds; raises TimeoutError instead of hanging."""
@@ -186,6 +187,8 @@ class FakeSlack(LoopbackServer):
             ts = f"{1700000000 + next(self._ts)}.000100"
             self.posted[str(body.get("channel", ""))] += 1
             return web.json_response({"ok": True, "channel": body.get("channel"), "ts": ts, "message": {"text": body.get("text", ""), "ts": ts}})
+        if method == "chat.postEphemeral":
+            return web.json_response({"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"})
         if method == "users.info":
             user = self.users.get(str(body.get("user", "")))
             if user is None:
