@@ -1,0 +1,111 @@
+"""Logging for every `cytobot` command: text or JSON lines on stderr, configured once.
+
+Three rules, because logs are read by people and shipped to systems nobody here controls:
+- Libraries never log at DEBUG, whatever `CYTOBOT_LOG_LEVEL` says: slack_sdk, bolt's Socket
+  Mode client and discord.py print whole request and response bodies (what users typed, the
+  cards we sent) at DEBUG. `CYTOBOT_LOG_LEVEL=DEBUG` is for cytobot's own loggers.
+- Every secret the settings hold is blanked from every line, in case a library prints one.
+- Control characters are escaped in text lines, so nothing logged can move the cursor of the
+  terminal reading it or forge a second line (tracebacks keep their own newlines).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any, TextIO
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+REDACTED = "[redacted]"
+# Loggers of libraries: at most INFO. `cytobot.slack.bolt` is the logger we hand bolt, which
+# also gives it to its Socket Mode client (which logs every envelope at DEBUG).
+LIBRARY_LOGGERS = ("slack_bolt", "slack_sdk", "cytobot.slack.bolt", "discord", "aiohttp", "asyncio", "websockets",
+                   "sqlalchemy", "alembic", "urllib3")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but \t and \n
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+_MIN_SECRET = 6  # shorter values would blank ordinary words
+
+
+class _Scrub:
+    def __init__(self, secrets: Iterable[str]):
+        # Longest first, so a secret containing another is blanked whole.
+        self.secrets = sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self, scrub: _Scrub):
+        super().__init__(TEXT_FORMAT)
+        self.scrub = scrub
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = self.scrub(super().format(record))
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, any `extra=` fields, exception."""
+
+    def __init__(self, scrub: _Scrub):
+        super().__init__()
+        self.scrub = scrub
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": self.scrub(record.getMessage()),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                out[key] = value if isinstance(value, int | float | bool) or value is None else self.scrub(str(value))
+        if record.exc_info:
+            out["exception"] = self.scrub(self.formatException(record.exc_info))
+        return json.dumps(out, ensure_ascii=False)
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time of the record (test captures replace it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+def configure_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = (),
+                      stream: TextIO | None = None) -> logging.Handler:
+    """Install cytobot's handler on the root logger (replacing one installed earlier; handlers
+    others installed, such as pytest's, stay). Returns the handler."""
+    levelno = logging.getLevelName(level.upper())
+    if not isinstance(levelno, int):
+        raise ValueError(f"unknown log level {level!r}")
+    scrub = _Scrub(secrets)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
+    handler.setFormatter(JsonFormatter(scrub) if fmt == "json" else TextFormatter(scrub))
+    handler._cytobot = True  # type: ignore[attr-defined]
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_cytobot", False):
+            root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(levelno)
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(max(levelno, logging.INFO))
+    return handler
