@@ -3,7 +3,8 @@
 Three rules, because logs are read by people and shipped to systems nobody here controls:
 - Libraries never log at DEBUG, whatever `CYTOBOT_LOG_LEVEL` says: slack_sdk, bolt's Socket
   Mode client and discord.py print whole request and response bodies (what users typed, the
-  cards we sent) at DEBUG. `CYTOBOT_LOG_LEVEL=DEBUG` is for cytobot's own loggers.
+  cards we sent) at DEBUG, and bolt prints request bodies at INFO too, so it logs warnings
+  only. `CYTOBOT_LOG_LEVEL=DEBUG` is for cytobot's own loggers.
 - Every secret the settings hold is blanked from every line, in case a library prints one.
 - Control characters are escaped in text lines, so nothing logged can move the cursor of the
   terminal reading it or forge a second line (tracebacks keep their own newlines).
@@ -21,10 +22,14 @@ from typing import Any, TextIO
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REDACTED = "[redacted]"
-# Loggers of libraries: at most INFO. `cytobot.slack.bolt` is the logger we hand bolt, which
-# also gives it to its Socket Mode client (which logs every envelope at DEBUG).
-LIBRARY_LOGGERS = ("slack_bolt", "slack_sdk", "cytobot.slack.bolt", "discord", "aiohttp", "asyncio", "websockets",
-                   "sqlalchemy", "alembic", "urllib3")
+# The least a library logger is set to, whatever CYTOBOT_LOG_LEVEL says. Bolt (and
+# `cytobot.slack.bolt`, the logger we hand it, which its Socket Mode client shares) logs
+# request bodies at INFO ("request body: ...", unsigned requests) and whole envelopes at
+# DEBUG, so it starts at WARNING; the others print payloads only at DEBUG.
+LIBRARY_FLOORS = {"slack_bolt": logging.WARNING, "cytobot.slack.bolt": logging.WARNING, "slack_sdk": logging.INFO,
+                  "discord": logging.INFO, "aiohttp": logging.INFO, "asyncio": logging.INFO,
+                  "websockets": logging.INFO, "sqlalchemy": logging.INFO, "alembic": logging.INFO,
+                  "urllib3": logging.INFO}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but \t and \n
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 _MIN_SECRET = 6  # shorter values would blank ordinary words
@@ -106,6 +111,6 @@ def configure_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[
             root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(levelno)
-    for name in LIBRARY_LOGGERS:
-        logging.getLogger(name).setLevel(max(levelno, logging.INFO))
+    for name, floor in LIBRARY_FLOORS.items():
+        logging.getLogger(name).setLevel(max(levelno, floor))
     return handler

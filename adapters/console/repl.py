@@ -17,17 +17,20 @@ PROMPT = "crs> "
 QUIT = {"quit", "exit", ":q", "/quit", "/exit"}
 
 
-def history_file() -> Path:
+def history_file(configured: Path | None = None) -> Path:
+    """CYTOBOT_HISTORY_FILE (from the settings), else the XDG state directory."""
+    if configured is not None:
+        return configured.expanduser()
     state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return Path(os.environ.get("CYTOBOT_HISTORY_FILE") or state / "cytobot" / "history")
+    return state / "cytobot" / "history"
 
 
-def _setup_history() -> Path | None:
+def _setup_history(configured: Path | None = None) -> Path | None:
     try:
         import readline
     except ImportError:  # pragma: no cover - not on every platform
         return None
-    path = history_file()
+    path = history_file(configured)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
@@ -49,9 +52,9 @@ def _save_history(path: Path | None) -> None:
         pass
 
 
-def run_console(engine: Engine, console: Console | None = None) -> int:
+def run_console(engine: Engine, console: Console | None = None, history: Path | None = None) -> int:
     console = console or Console()
-    history = _setup_history() if sys.stdin.isatty() else None
+    history = _setup_history(history) if sys.stdin.isatty() else None
     info = engine.catalog.info
     examples = engine.catalog.examples
     console.print(

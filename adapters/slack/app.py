@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, AsyncServerErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.inflight import INFLIGHT
 from adapters.slack.caller import Roles, caller_from
 from adapters.slack.render import SHARE_ACTION_ID, escape, render_message
 from bot.reply import Reply, Visibility
@@ -100,6 +101,7 @@ def build_app(
     )
 
     @app.command(command)
+    @INFLIGHT.tracked  # bolt answers after the ack in a task of its own: a shutdown waits for it
     async def on_command(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
         await ack()
         text = body.get("text") or ""
@@ -117,6 +119,7 @@ def build_app(
             await _respond_safely(respond, _friendly_failure(f"{command} {text}".strip()))
 
     @app.action(re.compile(rf"^{re.escape(SHARE_ACTION_ID)}(:\d+)?$"))
+    @INFLIGHT.tracked
     async def on_share(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
         await ack()
         action = (body.get("actions") or [{}])[0]
