@@ -163,7 +163,7 @@ class Engine:
         if command_log.isEnabledFor(logging.INFO):
             ms = round(seconds * 1000, 3)
             command_log.info(
-                "%s %s on %s: %s in %.1f ms", event.origin, command, event.platform, outcome.value, ms,
+                "%s %s via %s: %s in %.1f ms", event.platform, command, event.origin, outcome.value, ms,
                 extra={"platform": event.platform, "command": command, "origin": event.origin,
                        "outcome": outcome.value, "latency_ms": ms},
             )
