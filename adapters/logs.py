@@ -30,7 +30,8 @@ LIBRARY_FLOORS = {"slack_bolt": logging.WARNING, "cytobot.slack.bolt": logging.W
                   "discord": logging.INFO, "aiohttp": logging.INFO, "asyncio": logging.INFO,
                   "websockets": logging.INFO, "sqlalchemy": logging.INFO, "alembic": logging.INFO,
                   "urllib3": logging.INFO}
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but \t and \n
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but \t and \n (tracebacks)
+_MESSAGE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # a message gets no line breaks at all
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 _MIN_SECRET = 6  # shorter values would blank ordinary words
 
@@ -48,13 +49,23 @@ class _Scrub:
 
 
 class TextFormatter(logging.Formatter):
+    """`time LEVEL logger: message`. A message is always one line (its newlines are escaped);
+    an exception's traceback follows on its own lines."""
+
     def __init__(self, scrub: _Scrub):
         super().__init__(TEXT_FORMAT)
         self.scrub = scrub
 
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        record.message = _escape(record.message, _MESSAGE_CONTROL)
+        return super().formatMessage(record)
+
     def format(self, record: logging.LogRecord) -> str:
-        text = self.scrub(super().format(record))
-        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+        return _escape(self.scrub(super().format(record)), _CONTROL)
+
+
+def _escape(text: str, pattern: re.Pattern[str]) -> str:
+    return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class JsonFormatter(logging.Formatter):
