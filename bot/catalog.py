@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from .grading import Grader
 from .loader import Pack
 from .matcher import Matcher
-from .schema import Aspect, Comparison, Fact, Section, Source, Topic
+from .schema import Aspect, Comparison, Fact, Scale, Section, Source, Topic
 from .search import Document, SearchIndex
 
 
@@ -22,6 +23,9 @@ class Catalog:
         self.comparison_names: Matcher[Comparison] = Matcher((c, c.id, (*c.aliases, c.title)) for c in pack.comparisons)
         self.fact_names: Matcher[Fact] = Matcher((f, f.id, ()) for f in pack.facts)
         self.source_names: Matcher[Source] = Matcher((s, s.id, (s.title,)) for s in pack.sources.values())
+        self.scales: dict[str, Scale] = {s.id: s for s in pack.scales}
+        self.scale_names: Matcher[Scale] = Matcher((s, s.id, (*s.aliases, s.name, s.title)) for s in pack.scales)
+        self.graders: dict[str, Grader] = {s.id: Grader(s) for s in pack.scales}
         self._sections = {t.id: Matcher((s, s.id, (*s.aliases, s.title)) for s in t.sections) for t in pack.topics}
         self._aspects = {c.id: Matcher((a, a.id, (*a.aliases, a.title)) for a in c.aspects) for c in pack.comparisons}
 
@@ -51,6 +55,7 @@ class Catalog:
         with_sections = topic if topic and topic.sections else next((t for t in self.topics.values() if t.sections), None)
         fact = next(iter(self.facts.values()), None)
         source = next(iter(self.sources.values()), None)
+        scale = next(iter(self.scales.values()), None)
         return {
             "topic": (topic.aliases[0] if topic and topic.aliases else topic.id if topic else "<name>"),
             "section": f"{with_sections.id} {with_sections.sections[0].id}" if with_sections else "<name> <section>",
@@ -58,6 +63,7 @@ class Catalog:
             "pair": f"{comparison.left} {comparison.right}" if comparison else "<left> <right>",
             "word": (fact.tags[0] if fact else topic.id if topic else "<word>"),
             "source": source.id if source else "<id>",
+            "grading": f"{scale.id} {scale.example}" if scale else "<scale> <key>=<value>",
         }
 
     @cached_property

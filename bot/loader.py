@@ -16,8 +16,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from .grading import check_scale
 from .normalize import normalize
-from .schema import Comparison, Fact, PackFile, PackInfo, Source, Topic
+from .schema import Comparison, Fact, PackFile, PackInfo, Scale, Source, Topic
 
 MAX_FILE_BYTES = 2_000_000
 # libyaml's parser when PyYAML was built with it (the wheels are): same safe constructor, ~10x faster.
@@ -55,6 +56,7 @@ class Pack:
     comparisons: tuple[Comparison, ...]
     facts: tuple[Fact, ...]
     files: tuple[str, ...] = field(default=())
+    scales: tuple[Scale, ...] = field(default=())
 
 
 def bundled_content_dir() -> Path:
@@ -197,6 +199,13 @@ def _describe(err: dict[str, Any], data: Any) -> str:
         return f"{prefix}: '{value}' is not a valid id: use lowercase letters, digits and hyphens (e.g. 'il-6')"
     if kind == "too_short":
         return f"{prefix}: needs at least {ctx.get('min_length', 1)} item(s)"
+    if kind == "too_long":
+        return f"{prefix}: has {ctx.get('actual_length')} items; the limit is {ctx.get('max_length')}: remove some"
+    if kind == "int_type":
+        return f"{prefix}: expected a whole number, got {_type_name(value)}{f' ({value!r})' if isinstance(value, (str, float)) else ''}"
+    if kind in {"greater_than_equal", "less_than_equal"}:
+        bound = f"at least {ctx.get('ge')}" if kind == "greater_than_equal" else f"at most {ctx.get('le')}"
+        return f"{prefix}: {value} is impossible here: it must be {bound}"
     if kind in {"string_type", "tuple_type", "list_type", "model_type", "model_attributes_type", "dict_type"}:
         expected = {
             "string_type": "text",
@@ -213,10 +222,18 @@ def _describe(err: dict[str, Any], data: Any) -> str:
     return f"{prefix}: {err['msg']}"
 
 
+def _echo_of_item_error(err: dict[str, Any], errors: list[dict[str, Any]]) -> bool:
+    """A list whose only item is wrong is also "too short": say only what is wrong with the item."""
+    if err["type"] != "too_short":
+        return False
+    loc = tuple(err["loc"])
+    return any(len(other["loc"]) > len(loc) and tuple(other["loc"][: len(loc)]) == loc for other in errors)
+
+
 def _owner_id(data: Any, loc: tuple[Any, ...]) -> str | None:
     """Name the innermost entity with an id along `loc`, so messages say which topic etc."""
     names = {"topics": "topic", "sources": "source", "comparisons": "comparison", "facts": "fact",
-             "sections": "section", "aspects": "aspect"}
+             "sections": "section", "aspects": "aspect", "scales": "scale", "domains": "domain", "values": "value"}
     found: list[str] = []
     node = data
     for i, part in enumerate(loc):
@@ -256,8 +273,10 @@ def load_pack(directory: str | os.PathLike[str]) -> Pack:
         try:
             parsed.append((f, PackFile.model_validate(f.data)))
         except ValidationError as exc:
-            for err in exc.errors():
-                problems.append(PackProblem(name, f.line(tuple(err["loc"])), _describe(err, f.data)))
+            errors = exc.errors()
+            for err in errors:
+                if not _echo_of_item_error(err, errors):
+                    problems.append(PackProblem(name, f.line(tuple(err["loc"])), _describe(err, f.data)))
 
     if problems:
         # Cross-file checks would only repeat these (a rejected sources.yaml leaves every citation dangling).
@@ -303,12 +322,14 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
     topics: list[Topic] = []
     comparisons: list[Comparison] = []
     facts: list[Fact] = []
+    scales: list[Scale] = []
     refs: list[tuple[str, str, int | None, str]] = []  # (source id, file, line, who)
     topic_refs: list[tuple[str, str, int | None, str]] = []
 
     source_ids = _Registry("source id", problems)
     names = _Registry("name", problems)  # ids and aliases of topics and comparisons share one namespace
     fact_ids = _Registry("fact id", problems)
+    scale_names = _Registry("scale name", problems)
 
     for f, pf in parsed:
         if pf.pack is not None:
@@ -339,6 +360,9 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
             fact_ids.add(fact.id, fact.id, f.name, f.line(("facts", i, "id")), f"fact '{fact.id}'")
             refs.append((fact.source, f.name, f.line(("facts", i, "source")), f"fact '{fact.id}'"))
             facts.append(fact)
+        for i, scale in enumerate(pf.scales):
+            refs += _check_scale(scale_names, f, ("scales", i), scale, problems)
+            scales.append(scale)
 
     for sid, file, line, who in refs:
         if sid not in sources:
@@ -357,7 +381,8 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
         )
     if "not medical advice" not in info.disclaimer.casefold() and "not advice" not in info.disclaimer.casefold():
         problems.append(PackProblem(info_at, info_lines["disclaimer"], "disclaimer must say the text is 'not medical advice' (or 'not advice')"))
-    return Pack(root, info, sources, tuple(topics), tuple(comparisons), tuple(facts), tuple(f.name for f, _ in parsed))
+    return Pack(root, info, sources, tuple(topics), tuple(comparisons), tuple(facts), tuple(f.name for f, _ in parsed),
+                tuple(scales))
 
 
 def _register(registry: _Registry, f: _File, at: Path_, entity: Any, owner: str) -> list[tuple[str, str, int | None, str]]:
@@ -381,3 +406,18 @@ def _check_children(
         for n, note in enumerate(child.notes):
             refs += [(s, f.name, f.line(path + ("notes", n, "sources", k)), who) for k, s in enumerate(note.sources)]
 
+
+
+def _check_scale(
+    registry: _Registry, f: _File, at: Path_, scale: Scale, problems: list[PackProblem]
+) -> list[tuple[str, str, int | None, str]]:
+    """A grading scale: its names unique among scales, its data consistent; return its citations."""
+    owner = f"scale '{scale.id}'"
+    refs = _register(registry, f, at, scale, owner)
+    for path, message in check_scale(scale):
+        problems.append(PackProblem(f.name, f.line(at + path), f"{_dotted(at + path)} (in {owner}): {message}"))
+    for n, note in enumerate(scale.notes):
+        refs += [(s, f.name, f.line(at + ("notes", n, "sources", k)), owner) for k, s in enumerate(note.sources)]
+    if scale.requires is not None:
+        refs += [(s, f.name, f.line(at + ("requires", "sources", k)), owner) for k, s in enumerate(scale.requires.sources)]
+    return refs

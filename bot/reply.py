@@ -57,6 +57,7 @@ class CardKind(str, Enum):
     COMPARISON = "comparison"
     SEARCH = "search"
     FACT = "fact"
+    GRADE = "grade"
     LIST = "list"
     SOURCES = "sources"
     HELP = "help"

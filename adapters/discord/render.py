@@ -51,6 +51,7 @@ COLOURS: dict[CardKind, int] = {
     CardKind.COMPARISON: 0x8B5CF6,
     CardKind.SEARCH: 0x0EA5E9,
     CardKind.FACT: 0x10B981,
+    CardKind.GRADE: 0xF59E0B,
     CardKind.LIST: 0x64748B,
     CardKind.SOURCES: 0x64748B,
     CardKind.HELP: 0x64748B,
