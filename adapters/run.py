@@ -19,13 +19,17 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+
+import aiohttp
 
 from adapters.inflight import INFLIGHT, Inflight
 
 log = logging.getLogger("cytobot.run")
 
 CHECK_TIMEOUT = 2.0  # seconds one readiness check may take before it counts as not ready
+RETRY_FIRST, RETRY_MAX = 1.0, 60.0  # seconds between attempts to reach a platform: doubling, capped
+UNREACHABLE = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
 
 class Fatal(Exception):
@@ -42,6 +46,10 @@ class Component:
 
     name = "component"
     task: asyncio.Task[None] | None = None  # long-running work; if it ends, the process stops
+    problem: str | None = None  # the latest reason it is not ready, for `check`
+
+    def report(self, problem: str) -> None:
+        self.problem = problem
 
     async def start(self) -> None:
         """Begin. Return soon: connecting goes into `self.task`."""
@@ -59,6 +67,24 @@ class Component:
     def failure(self, exc: BaseException) -> Fatal:
         """How this component's task failing is reported; components map their platform's errors."""
         return Fatal(f"{self.name} stopped: {type(exc).__name__}: {exc}")
+
+
+async def until_reachable(step: Callable[[], Awaitable[None]], platform: str, report: Callable[[str], None],
+                          logger: logging.Logger = log) -> None:
+    """Run `step` until it gets through. A network failure is one warning line, a pause that
+    doubles up to a minute, and a readiness reason passed to `report`; anything else (a
+    rejected token) propagates and stops the process."""
+    pause = RETRY_FIRST
+    while True:
+        try:
+            await step()
+            return
+        except UNREACHABLE as exc:
+            report(f"cannot reach {platform} ({type(exc).__name__}); retrying")
+            first_line = (str(exc) or type(exc).__name__).splitlines()[0][:200]
+            logger.warning("cannot reach %s (%s); retrying in %.0f s", platform, first_line, pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RETRY_MAX)
 
 
 class Readiness:

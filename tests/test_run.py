@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MINI_PACK
-from tests.fakes.bot_process import DISCORD_TOKEN, SECRETS, BotProcess, interaction, platform_env
+from tests.fakes.bot_process import DISCORD_TOKEN, SECRETS, BotProcess, free_port, interaction, platform_env
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import signed_headers, slash_command_body
@@ -111,6 +111,31 @@ async def test_readyz_is_503_with_the_reason_while_an_adapter_is_not_connected(f
     assert reasons.strip() == "discord: connecting to the gateway"
     for secret in SECRETS:
         assert secret not in reasons
+
+
+async def test_platforms_unreachable_at_start_are_retried_until_they_answer(start) -> None:
+    """Nothing listens where Slack and Discord should be: the bot stays up, says why it is not
+    ready (one line per platform, no traceback), and becomes ready once they appear."""
+    slack, discord = FakeSlack(), FakeDiscord(token=DISCORD_TOKEN)
+    slack.port, discord.port = free_port(), free_port()  # the URLs of fakes not started yet
+    bot = await start(platform_env(slack, discord))
+    await bot.wait_until("/healthz")
+    for _ in range(200):
+        status, reasons = await bot.get("/readyz")
+        if "cannot reach Slack" in reasons and "cannot reach Discord" in reasons:
+            break
+        await asyncio.sleep(0.05)
+    assert status == 503 and "cannot reach Slack" in reasons and "cannot reach Discord" in reasons, reasons
+    await slack.start(slack.port)
+    await discord.start(discord.port)
+    try:
+        assert (await bot.wait_until("/readyz", timeout=30)).strip() == "ready"
+        assert "Traceback" not in bot.output and "cannot reach Discord" in bot.output
+    finally:
+        bot.signal(signal.SIGTERM)
+        assert await bot.wait() == 0
+        await slack.stop()
+        await discord.stop()
 
 
 async def test_reload_takes_a_good_edit_refuses_a_broken_one_and_obeys_sighup(fakes, start, tmp_path) -> None:

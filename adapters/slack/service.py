@@ -13,19 +13,15 @@ import asyncio
 import logging
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from slack_sdk.errors import SlackApiError
 
-from adapters.run import Component, Fatal
+from adapters.run import Component, Fatal, until_reachable
 from adapters.slack.app import build_app, http_application
 from adapters.slack.caller import Roles
 from adapters.slack.cli import Settings
 
 log = logging.getLogger("cytobot.slack")
-
-RETRY_FIRST, RETRY_MAX = 1.0, 60.0
-UNREACHABLE = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
 
 class SlackService(Component):
@@ -39,7 +35,7 @@ class SlackService(Component):
                              api_url=settings.api_url, command=settings.command, roles=Roles(settings.admins))
         self._handler: Any = None
         self._ready = False
-        self._problem = "connecting to Slack"
+        self.problem = "connecting to Slack"
 
     def web_app(self) -> web.Application | None:
         """The aiohttp application serving POST /slack/events (HTTP mode only)."""
@@ -49,7 +45,7 @@ class SlackService(Component):
         self.task = asyncio.create_task(self._keep(), name="slack")
 
     async def _keep(self) -> None:
-        await self._with_retries(self._connect)
+        await until_reachable(self._connect, "Slack", self.report, log)
         self._ready = True
         await asyncio.Event().wait()  # the websocket (or nothing, in HTTP mode) runs on its own
 
@@ -65,22 +61,9 @@ class SlackService(Component):
         await self._handler.connect_async()
         log.info("Slack Socket Mode connected (%s)", self.settings.command)
 
-    async def _with_retries(self, step: Any) -> None:
-        """Run `step` until it succeeds; network failures wait and retry, a rejection raises."""
-        pause = RETRY_FIRST
-        while True:
-            try:
-                await step()
-                return
-            except UNREACHABLE as exc:
-                self._problem = f"cannot reach Slack ({type(exc).__name__}); retrying"
-                log.warning("cannot reach Slack (%s); retrying in %.0f s", _short(exc), pause)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, RETRY_MAX)
-
     async def check(self) -> str | None:
         if not self._ready:
-            return f"slack: {self._problem}"
+            return f"slack: {self.problem}"
         if self._handler is not None and not await self._handler.client.is_connected():
             return "slack: Socket Mode disconnected; reconnecting"
         return None
@@ -100,6 +83,3 @@ class SlackService(Component):
             return Fatal(f"Slack refused the connection: {error or exc} (check {which})", 2)
         return super().failure(exc)
 
-
-def _short(exc: BaseException) -> str:
-    return (str(exc) or type(exc).__name__).splitlines()[0][:200]
