@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from adapters.http import HttpServer, application
 from adapters.observe import Metrics
-from adapters.reload import ContentReloader, build_catalog
+from adapters.reload import ContentReloader, build_catalog, loading_beside_the_loop, settle
 from adapters.run import Component, Runner
 from adapters.settings import EX_CONFIG, ConfigError, Settings
 from bot.engine import Engine
@@ -40,12 +40,14 @@ async def serve(app: Settings, *, slack: SlackSettings | None = None, discord: D
                 http: tuple[str, int] | None = None, prog: str = "cytobot run") -> int:
     """Run the given platforms until SIGTERM; returns the exit code."""
     try:
-        catalog = await asyncio.to_thread(build_catalog, app.content_dir)
+        with loading_beside_the_loop():
+            catalog = await asyncio.to_thread(build_catalog, app.content_dir)
     except PackError as exc:
         from adapters.cli import pack_refused
 
         pack_refused(app.content_dir, exc)
         return 1
+    settle()
     metrics = Metrics()
     engines: dict[str, Engine] = {}
 
