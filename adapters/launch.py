@@ -73,7 +73,7 @@ async def serve(app: Settings, *, slack: SlackSettings | None = None, discord: D
     reloader = ContentReloader(list(engines.values()), app.content_dir, poll_seconds=app.cytobot_content_poll_seconds,
                                metrics=metrics)
     runner = Runner([reloader, *platforms], drain_seconds=app.cytobot_drain_seconds,
-                    on_reload=lambda: reloader.request("SIGHUP"))
+                    on_reload=lambda: reloader.request("SIGHUP"), prog=prog)
     if http is not None:
         base = slack_service.web_app() if slack_service is not None else None
         runner.http = HttpServer(application(runner.readiness, metrics, base), *http)

@@ -114,7 +114,8 @@ class Runner:
     """Starts `components` (in order) and an optional HTTP server; drains on a signal."""
 
     def __init__(self, components: Sequence[Component], *, drain_seconds: float, inflight: Inflight = INFLIGHT,
-                 on_reload: Callable[[], None] | None = None):
+                 on_reload: Callable[[], None] | None = None, prog: str = "cytobot run"):
+        self.prog = prog
         self.components = list(components)
         self.readiness = Readiness(self.components)
         self.drain_seconds = drain_seconds
@@ -161,7 +162,7 @@ class Runner:
             if code == 0:
                 log.info("shutting down: draining (at most %.0f s)", self.drain_seconds)
         except Fatal as exc:
-            print(f"cytobot run: {exc.message}", flush=True, file=sys.stderr)
+            print(f"{self.prog}: {exc.message}", flush=True, file=sys.stderr)
             code = exc.code
         finally:
             await self._shutdown(started, graceful=code == 0)
@@ -173,7 +174,7 @@ class Runner:
     def _report(self, component: Component, task: asyncio.Task[None]) -> int:
         exc = task.exception() if not task.cancelled() else None
         fatal = component.failure(exc) if exc is not None else Fatal(f"{component.name} stopped unexpectedly")
-        print(f"cytobot run: {fatal.message}", flush=True, file=sys.stderr)
+        print(f"{self.prog}: {fatal.message}", flush=True, file=sys.stderr)
         return fatal.code
 
     async def _shutdown(self, started: list[Component], *, graceful: bool) -> None:
