@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from .citations import Cited, sources_of
 from .grading import Grader
 from .loader import Pack
 from .matcher import Matcher
@@ -68,18 +69,25 @@ class Catalog:
 
     @cached_property
     def search_index(self) -> SearchIndex:
-        """Built on first search, so one-shot commands such as `ask help` never pay for it."""
+        """Built on first search, so one-shot commands such as `ask help` never pay for it.
+
+        Each document carries the sources of what it holds, so a search card can cite them."""
         docs: list[Document] = []
         for t in self.topics.values():
-            docs.append(Document("topic", t.title, t.summary, f"topic {t.id}", " ".join((*t.aliases, *t.tags))))
+            docs.append(Document("topic", t.title, t.summary, f"topic {t.id}", " ".join((*t.aliases, *t.tags)), _cites(t)))
             for s in t.sections:
                 text = " ".join((s.body, *(n.text for n in s.notes)))
-                docs.append(Document("section", f"{t.title}: {s.title}", text, f"topic {t.id} {s.id}", " ".join(s.aliases)))
+                docs.append(Document("section", f"{t.title}: {s.title}", text, f"topic {t.id} {s.id}", " ".join(s.aliases), _cites(s, t)))
         for c in self.comparisons.values():
             left, right = self.topics[c.left].title, self.topics[c.right].title
             for a in c.aspects:
                 text = " ".join((f"{left}: {a.left}", f"{right}: {a.right}", *(n.text for n in a.notes)))
-                docs.append(Document("aspect", f"{c.title}: {a.title}", text, f"compare {c.left} {c.right} {a.id}", " ".join(a.aliases)))
+                docs.append(Document("aspect", f"{c.title}: {a.title}", text, f"compare {c.left} {c.right} {a.id}", " ".join(a.aliases), _cites(a, c)))
         for f in self.facts.values():
-            docs.append(Document("fact", f"Fact {f.id}", f.text, f"fact {f.id}", " ".join(f.tags)))
+            text = " ".join((f.text, *(n.text for n in f.notes)))
+            docs.append(Document("fact", f"Fact {f.id}", text, f"fact {f.id}", " ".join(f.tags), _cites(f)))
         return SearchIndex(docs)
+
+
+def _cites(item: Cited, parent: Topic | Comparison | None = None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(sources_of(item, parent)))

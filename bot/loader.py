@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from .citations import cited_keys
 from .grading import check_scale
 from .normalize import normalize
 from .schema import Comparison, Fact, PackFile, PackInfo, Scale, Source, Topic
@@ -325,6 +326,7 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
     scales: list[Scale] = []
     refs: list[tuple[str, str, int | None, str]] = []  # (source id, file, line, who)
     topic_refs: list[tuple[str, str, int | None, str]] = []
+    cited_in_text: list[tuple[str, _File, Path_]] = []
 
     source_ids = _Registry("source id", problems)
     names = _Registry("name", problems)  # ids and aliases of topics and comparisons share one namespace
@@ -357,12 +359,19 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
             _check_children(f, at, "aspects", c.aspects, owner, problems, refs)
             comparisons.append(c)
         for i, fact in enumerate(pf.facts):
-            fact_ids.add(fact.id, fact.id, f.name, f.line(("facts", i, "id")), f"fact '{fact.id}'")
-            refs.append((fact.source, f.name, f.line(("facts", i, "source")), f"fact '{fact.id}'"))
+            who = f"fact '{fact.id}'"
+            fact_ids.add(fact.id, fact.id, f.name, f.line(("facts", i, "id")), who)
+            refs.append((fact.source, f.name, f.line(("facts", i, "source")), who))
+            refs += _note_refs(f, ("facts", i), fact.notes, who)
             facts.append(fact)
         for i, scale in enumerate(pf.scales):
             refs += _check_scale(scale_names, f, ("scales", i), scale, problems)
             scales.append(scale)
+        cited_in_text += _text_refs(f)
+
+    # Where an in-text citation is named only for the ones that fail: naming costs a walk.
+    refs += [(key, f.name, f.line(path), f"{_owner_id(f.data, path) or _dotted(path)} (in its text)")
+             for key, f, path in cited_in_text if key not in sources]
 
     for sid, file, line, who in refs:
         if sid not in sources:
@@ -403,9 +412,32 @@ def _check_children(
         path = at + (key, i)
         who = f"{key[:-1]} '{child.id}' of {owner}"
         refs += _register(local, f, path, child, who)
-        for n, note in enumerate(child.notes):
-            refs += [(s, f.name, f.line(path + ("notes", n, "sources", k)), who) for k, s in enumerate(note.sources)]
+        refs += _note_refs(f, path, child.notes, who)
 
+
+def _note_refs(f: _File, path: Path_, notes: Iterable[Any], who: str) -> list[tuple[str, str, int | None, str]]:
+    return [(s, f.name, f.line(path + ("notes", n, "sources", k)), who) for n, note in enumerate(notes) for k, s in enumerate(note.sources)]
+
+
+def _text_refs(f: _File) -> list[tuple[str, _File, Path_]]:
+    """In-text citations ("[lee19]") anywhere but in `sources`, so each must name a defined source."""
+    found: list[tuple[str, _File, Path_]] = []
+
+    def walk(value: Any, path: Path_) -> None:
+        if isinstance(value, str):
+            if "[" in value:
+                found.extend((key, f, path) for key in cited_keys(value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, path + (str(key),))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, path + (index,))
+
+    for key, value in f.data.items():
+        if key != "sources":
+            walk(value, (str(key),))
+    return found
 
 
 def _check_scale(
@@ -416,8 +448,7 @@ def _check_scale(
     refs = _register(registry, f, at, scale, owner)
     for path, message in check_scale(scale):
         problems.append(PackProblem(f.name, f.line(at + path), f"{_dotted(at + path)} (in {owner}): {message}"))
-    for n, note in enumerate(scale.notes):
-        refs += [(s, f.name, f.line(at + ("notes", n, "sources", k)), owner) for k, s in enumerate(note.sources)]
+    refs += _note_refs(f, at, scale.notes, owner)
     if scale.requires is not None:
         refs += [(s, f.name, f.line(at + ("requires", "sources", k)), owner) for k, s in enumerate(scale.requires.sources)]
     return refs

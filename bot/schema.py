@@ -114,10 +114,13 @@ class Comparison(Strict):
 
 
 class Fact(Strict):
+    """A short statement served alone (fact of the day, `fact`): its notes travel with it."""
+
     id: Id
     text: text(MAX_FACT)  # type: ignore[valid-type]
     tags: tuple[Tag, ...] = Field(min_length=1)
     source: Id
+    notes: tuple[Note, ...] = ()
 
 
 class ScaleValue(Strict):

@@ -109,7 +109,7 @@ def _footer_text(footer_disclaimer: str, sources: tuple[SourceRef, ...]) -> str:
     disclaimer = shorten(footer_disclaimer, FOOTER_MAX // 2)
     if not sources:
         return disclaimer
-    labels = "; ".join(s.label for s in sources)
+    labels = "; ".join(s.display for s in sources)
     room = FOOTER_MAX - len(disclaimer) - 1
     return shorten("Sources: " + labels, room) + "\n" + disclaimer
 

@@ -134,13 +134,10 @@ def grade_card(ctx: Context, a: Assessment) -> Card:
     else:
         decided = [f"Decided by {f.domain.id}={f.value.id} (grade {f.value.grade}): {f.value.criterion}" for f in a.deciding]
         body = "\n".join([*decided, "The grade is the most severe contribution of the answers below."])
-    fields = [Field(f.domain.title, _contribution(f, a.requirement_met)) for f in a.findings]
-    for alt in a.alternatives:
-        fields.append(Field(
-            f"{alt.domain.title}: not given",
-            f"Assumed {alt.domain.id}={alt.domain.default}. With {alt.domain.id}={alt.value.id} this would be "
-            f"Grade {alt.grade} {scale.name}.",
-        ))
+    # A domain left out and assumed normal says, on its own line, what answering it would change.
+    changes = {alt.domain.id: f" With {alt.domain.id}={alt.value.id} this would be Grade {alt.grade} {scale.name}."
+               for alt in a.alternatives}
+    fields = [Field(f.domain.title, _contribution(f, a.requirement_met) + changes.get(f.domain.id, "")) for f in a.findings]
     fields += ctx.cards.note_fields(scale.notes)
     sources += note_sources(scale.notes)
     return ctx.cards.card(title, subtitle=scale.title, body=body, fields=fields, kind=CardKind.GRADE, sources=sources)

@@ -59,7 +59,7 @@ async def test_chosen_values_get_the_grade_card(running, path, options, title):
     assert data == render_message(reply)
     shown = {f["name"] for e in data["embeds"] for f in e.get("fields", [])}
     assert {d.title for d in engine.catalog.scales[scale].domains} <= shown
-    assert "ASTCT consensus grading for CRS and neurologic toxicity (Lee 2019)" in data["embeds"][-1]["footer"]["text"]
+    assert engine.catalog.sources["lee19"].title in data["embeds"][-1]["footer"]["text"]
     custom_id = data["components"][0]["components"][0]["custom_id"]
     assert custom_id == SHARE_PREFIX + reply.command and len(custom_id) <= 100
     assert engine.execute(reply.command).cards == reply.cards

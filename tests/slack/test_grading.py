@@ -21,7 +21,7 @@ async def test_slash_grade_answers_the_grade_card(bot: Any, fake: Any, engine: A
     assert check_message(sent.body) == []
     everything = json.dumps(sent.body["blocks"], ensure_ascii=False)
     assert "Grade 3 CRS" in everything and "Decided by hypotension=vasopressor (grade 3)" in everything
-    assert "ASTCT consensus grading for CRS and neurologic toxicity (Lee 2019)" in everything
+    assert engine.catalog.sources["lee19"].title in everything
     [actions] = [b for b in sent.body["blocks"] if b["type"] == "actions"]
     assert [e["value"] for e in actions["elements"]] == ["grade crs fever=yes hypotension=vasopressor hypoxia=low-flow"]
 
