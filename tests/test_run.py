@@ -53,15 +53,15 @@ def pack_copy(tmp_path: Path) -> Path:
     return content
 
 
-async def test_run_serves_both_platforms_with_health_metrics_and_a_drain(fakes, start) -> None:
+async def test_run_serves_both_platforms_with_health_metrics_and_a_drain(fakes, start, bundled_pack) -> None:
     slack, discord = fakes
+    info = bundled_pack.info
     bot = await start(platform_env(slack, discord) | {"CYTOBOT_LOG_LEVEL": "DEBUG"})
     assert await bot.wait_until("/healthz") == "ok"
     assert (await bot.wait_until("/readyz")).strip() == "ready"  # Slack token verified, Discord gateway up
     assert slack.api_calls("auth.test")
     before = await bot.metrics()
-    assert before[("cytobot_content_pack_info", (("id", "crs-vs-cytokine-storm"),
-                   ("name", "Cytokine release syndrome and cytokine storm"), ("version", "1.0.0")))] == 1
+    assert before[("cytobot_content_pack_info", (("id", info.id), ("name", info.name), ("version", info.version)))] == 1
 
     # One port: Slack's events arrive on the same server as the probes.
     assert await bot.slash(slack, TYPED, "s1") == 200
