@@ -211,9 +211,12 @@ async def test_slack_log_level_option_is_obeyed(fakes, start) -> None:
     for level in ("ERROR", "INFO"):
         bot = await start(platform_env(slack, None), args=("slack", "--http", "--host", "127.0.0.1", "--port", "0",
                                                           "--log-level", level))
-        # Port 0: the bound port is only in the log, so wait for the process to verify the token.
-        await slack.wait_for(lambda f, n=len(outputs) + 1: len(f.api_calls("auth.test")) >= n, timeout=20)
-        await asyncio.sleep(0.3)
+        calls = len(slack.api_calls("auth.test")) + 1
+        await slack.wait_for(lambda f: len(f.api_calls("auth.test")) >= calls, timeout=20)
+        if level == "INFO":
+            await bot.wait_output("bot token verified")
+        else:
+            await asyncio.sleep(0.5)  # time to log what it would log after auth.test, were INFO on
         bot.signal(signal.SIGTERM)
         assert await bot.wait() == 0
         outputs[level] = bot.output
