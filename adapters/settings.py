@@ -88,8 +88,7 @@ def _shard_ids(value: object) -> object:
 class Settings(BaseSettings):
     """The whole configuration. Build it with `load_settings()`."""
 
-    model_config = SettingsConfigDict(env_file=ENV_FILE, env_file_encoding="utf-8", env_ignore_empty=True,
-                                      extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
 
     # --- content and process -------------------------------------------------------------
     cytobot_content_dir: Path | None = Field(None, description="content pack directory (default: the bundled pack)")
@@ -101,7 +100,8 @@ class Settings(BaseSettings):
         8.0, ge=0, le=600, description="after SIGTERM, how long in-flight answers and posts may take to finish")
     cytobot_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field("INFO", description="log level")
     cytobot_log_format: Literal["text", "json"] = Field("text", description="`text` lines or one JSON object per line")
-    cytobot_history_file: Path | None = Field(None, description="console history (default ~/.local/state/cytobot/history)")
+    cytobot_history_file: str | None = Field(
+        None, description="console history file (default ~/.local/state/cytobot/history); set and empty: no history on disk")
 
     # --- daily facts ------------------------------------------------------------------------
     cytobot_database_url: SecretStr = Field(
@@ -134,10 +134,11 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _blank_is_unset(cls, data: Any) -> Any:
-        """`SLACK_APP_TOKEN=  ` means unset, like an empty value."""
+        """`SLACK_APP_TOKEN=` (or blanks) means unset. Only CYTOBOT_HISTORY_FILE gives an empty
+        value a meaning of its own (keep no history), so it alone stays."""
         if isinstance(data, dict):
             return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()
-                    if not (isinstance(v, str) and not v.strip())}
+                    if not (isinstance(v, str) and not v.strip()) or k.lower() == "cytobot_history_file"}
         return data
 
     @field_validator("cytobot_log_level", "cytobot_log_format", mode="before")

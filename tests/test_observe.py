@@ -39,7 +39,7 @@ def recorded(catalog: Catalog) -> tuple[Engine, Recorder]:
     ("compare severity", "compare", Outcome.OK),
     ("/crs topic IL6", "topic", Outcome.OK),
     ("topic no-such-topic-zebrafish", "topic", Outcome.USER_ERROR),
-    ("zebrafish wobble", "none", Outcome.USER_ERROR),
+    ("zebrafish wobble", "ask", Outcome.USER_ERROR),  # a question the pack does not cover
     ("x" * 5000, "none", Outcome.USER_ERROR),
     ("", "help", Outcome.OK),
 ])

@@ -30,9 +30,9 @@ def _example_variables() -> list[str]:
     lines = (ROOT / ".env.example").read_text().splitlines()
     names = []
     for i, line in enumerate(lines):
-        if line and not line.startswith("#"):
-            name = line.partition("=")[0]
-            assert line == f"{name}=", f".env.example sets a value for {name}: leave defaults to the code"
+        if line and not line.startswith("# ") and line != "#":  # `#NAME=`: listed, commented out
+            name = line.removeprefix("#").partition("=")[0]
+            assert line.removeprefix("#") == f"{name}=", f".env.example sets a value for {name}: leave defaults to the code"
             assert lines[i - 1].startswith("#") or lines[i - 2].startswith("#"), f"{name} has no comment"
             names.append(name)
     return names
@@ -59,10 +59,11 @@ def test_every_variable_the_code_reads_is_a_setting() -> None:
 
 def test_dotenv_is_read_and_the_environment_wins(clean_env, tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_text("CYTOBOT_HTTP_PORT=9090\nCYTOBOT_LOG_FORMAT=json\nSLACK_APP_TOKEN=\n")
+    env_file.write_text("CYTOBOT_HTTP_PORT=9090\nCYTOBOT_LOG_FORMAT=json\nSLACK_APP_TOKEN=\nCYTOBOT_HISTORY_FILE=\n")
     clean_env.setenv("CYTOBOT_LOG_FORMAT", "text")
     s = load_settings(str(env_file))
     assert (s.cytobot_http_port, s.cytobot_log_format, s.slack_app_token) == (9090, "text", None)
+    assert s.cytobot_history_file == ""  # set and empty: the console keeps no history
 
 
 def test_the_example_file_itself_loads_as_all_defaults(clean_env) -> None:
