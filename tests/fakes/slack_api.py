@@ -68,6 +68,7 @@ class FakeSlack(LoopbackServer):
         self.limiter: RateLimiter | None = None
         self.posted: Counter[str] = Counter()  # channel -> messages accepted (kept with record off)
         self.users: dict[str, dict[str, Any]] = {}  # users.info answers, by user id
+        self.response_delay = 0.0  # seconds each response_url post takes (an answer still in flight)
 
     # --- lifecycle -------------------------------------------------------------------
     def routes(self, router: web.UrlDispatcher) -> None:
@@ -200,6 +201,8 @@ class FakeSlack(LoopbackServer):
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await self._body(request)
+        if self.response_delay:
+            await asyncio.sleep(self.response_delay)
         rid = request.match_info["rid"]
         waiter = self.response_waiters.pop(rid, None)
         if waiter is not None and not waiter.done():
