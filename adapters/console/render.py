@@ -10,7 +10,7 @@ from rich.text import Text
 
 from bot.reply import Card, CardKind, Reply, Visibility
 
-STYLE = {CardKind.ERROR: "red", CardKind.HELP: "cyan", CardKind.FACT: "magenta", CardKind.COMPARISON: "green"}
+STYLE = {CardKind.ERROR: "red", CardKind.HELP: "cyan", CardKind.FACT: "magenta", CardKind.DAILY: "magenta", CardKind.COMPARISON: "green"}
 
 
 def render_card(card: Card) -> Panel:

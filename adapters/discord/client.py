@@ -42,7 +42,8 @@ DEFAULT_COMMAND = "crs"
 PUBLIC_OPTION = "public"
 PUBLIC_DESCRIPTION = "Post the answer in the channel for everyone (default: only you see it)"
 # Kinds the core can complete cheaply; TEXT (free search words) has nothing to offer.
-COMPLETABLE = frozenset({ParamKind.TOPIC, ParamKind.COMPARISON, ParamKind.ASPECT, ParamKind.COMMAND, ParamKind.FACT, ParamKind.SOURCE})
+COMPLETABLE = frozenset({ParamKind.TOPIC, ParamKind.COMPARISON, ParamKind.ASPECT, ParamKind.COMMAND, ParamKind.FACT,
+                         ParamKind.SOURCE, ParamKind.ZONE})
 SORRY = "Sorry, something went wrong on my side while answering that. It has been logged; please try again."
 MANAGERS = "members with the Manage Channels permission in this channel"
 
@@ -129,6 +130,7 @@ def build_subcommand(adapter: "CytobotClient", spec: CommandSpec, group: app_com
     descriptions: dict[str, str] = {}
     renames: dict[str, str] = {}
     completions: dict[str, Callable[..., Any]] = {}
+    fixed: dict[str, list[app_commands.Choice[str]]] = {}
     params = [p for p in spec.params if p.name != PUBLIC_OPTION][: COMMAND_OPTIONS_MAX - 1]
     for param in sorted(params, key=lambda p: not p.required):  # Discord wants required options first
         ident = _python_name(param.name, taken)
@@ -140,7 +142,10 @@ def build_subcommand(adapter: "CytobotClient", spec: CommandSpec, group: app_com
         descriptions[ident] = shorten(param.description, COMMAND_DESCRIPTION_MAX) or param.name
         if ident != param.name:
             renames[ident] = param.name
-        if param.kind in COMPLETABLE:
+        if param.kind is ParamKind.CHOICE and param.choices:  # a fixed list (e.g. daily's action)
+            fixed[ident] = [app_commands.Choice(name=c[:CHOICE_NAME_MAX], value=c[:CHOICE_VALUE_MAX])
+                            for c in param.choices[:AUTOCOMPLETE_CHOICES_MAX]]
+        elif param.kind in COMPLETABLE:
             completions[ident] = _autocomplete(engine, spec, param)
     public_ident = _python_name(PUBLIC_OPTION, taken)
     parameters.append(inspect.Parameter(public_ident, inspect.Parameter.KEYWORD_ONLY, annotation=bool, default=False))
@@ -160,6 +165,8 @@ def build_subcommand(adapter: "CytobotClient", spec: CommandSpec, group: app_com
         callback.__discord_app_commands_param_rename__ = renames  # type: ignore[attr-defined]
     if completions:
         callback.__discord_app_commands_param_autocomplete__ = completions  # type: ignore[attr-defined]
+    if fixed:
+        callback.__discord_app_commands_param_choices__ = fixed  # type: ignore[attr-defined]
     return app_commands.Command(
         name=spec.name,
         description=shorten(spec.summary, COMMAND_DESCRIPTION_MAX) or spec.name,

@@ -1,6 +1,6 @@
 """The command registry: every command defined once, read by every adapter.
 
-Commands live in modules by family (lookups, and later daily facts and grading); the
+Commands live in modules by family (lookups, daily facts, and later grading); the
 registry is their concatenation, in the order help lists them.
 """
 
@@ -19,9 +19,10 @@ from .base import (
     command_names,
     context_args,
 )
+from .daily import DAILY
 from .lookups import LOOKUPS
 
-REGISTRY: tuple[CommandSpec, ...] = (*LOOKUPS,)
+REGISTRY: tuple[CommandSpec, ...] = (*LOOKUPS, *DAILY)
 
 __all__ = [
     "REGISTRY", "Answer", "Args", "CommandSpec", "Context", "Handler", "ParamKind", "ParamSpec", "Parser",

@@ -42,7 +42,11 @@ async def test_synced_group_has_every_registry_command_with_typed_options(runnin
             assert option["type"] == STRING
             assert option["description"] == param.description
             assert option.get("required", False) == param.required
-            assert option.get("autocomplete", False) == (param.kind is not ParamKind.TEXT)
+            if param.kind is ParamKind.CHOICE:  # a fixed list, not autocomplete
+                assert [c["value"] for c in option["choices"]] == list(param.choices)
+                assert not option.get("autocomplete", False)
+            else:
+                assert option.get("autocomplete", False) == (param.kind is not ParamKind.TEXT)
         # Discord rejects a command whose required options come after optional ones.
         required = [o.get("required", False) for o in sub.get("options", [])]
         assert required == sorted(required, reverse=True)
