@@ -18,6 +18,8 @@ from pathlib import Path
 from bot import __version__
 from bot.engine import Engine
 from bot.loader import PackError, content_dir_from_env, load_pack
+from bot.reply import Reply
+from bot.request import CONSOLE, Request
 
 PLATFORMS = ("slack", "discord")
 
@@ -38,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=f"run the {name.capitalize()} adapter (see `cytobot {name} --help`)", add_help=False)
         p.add_argument("args", nargs=argparse.REMAINDER)
     sub.add_parser("run", help="run every configured chat adapter; the console if none is configured")
+    db = sub.add_parser("db", help="the daily-facts database (CYTOBOT_DATABASE_URL)")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub.add_parser("upgrade", help="create or migrate the database to this version's schema")
+    db_sub.add_parser("current", help="show the database's schema revision")
     return parser
 
 
@@ -72,11 +78,23 @@ def cmd_content_check(directory: str | None) -> int:
     return 0
 
 
+async def _ask(engine: Engine, line: str) -> Reply:
+    """One line as the console channel: `daily` commands open the database (so subscriptions
+    persist between calls); lookups never do."""
+    from adapters.daily import LazyDaily, with_service
+
+    daily = LazyDaily(engine)
+    try:
+        return await with_service(engine, daily).handle(Request.text(line, CONSOLE))
+    finally:
+        await daily.close()
+
+
 def cmd_ask(line: str, fmt: str) -> int:
     engine = load_engine()
     if engine is None:
         return 1
-    reply = engine.execute(line)
+    reply = asyncio.run(_ask(engine, line))
     if fmt == "json":
         print(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2))
     elif fmt in PLATFORMS:
@@ -98,9 +116,55 @@ def _platform(name: str, module: str):
 
 
 async def _serve_all(engine: Engine, names: Sequence[str]) -> None:
-    async with asyncio.TaskGroup() as group:
-        for name in names:
-            group.create_task(_platform(name, "cli").serve(engine))
+    """Every configured platform in one process, sharing one daily-facts scheduler (each
+    platform attaches its poster once its client is connected)."""
+    from adapters.daily import running_daily
+
+    async with running_daily(engine, {}) as (wired, _daily):
+        async with asyncio.TaskGroup() as group:
+            for name in names:
+                group.create_task(_platform(name, "cli").serve(wired))
+
+
+def cmd_db(action: str) -> int:
+    """`cytobot db upgrade` / `cytobot db current`, on CYTOBOT_DATABASE_URL."""
+    from adapters.daily import DATABASE_ERRORS, explain
+    from bot.daily import migrate
+    from bot.daily.database import create_engine, database_url, describe
+
+    url = database_url()
+    where = describe(url)
+
+    async def run() -> str:
+        engine = create_engine(url)
+        try:
+            if action == "upgrade":
+                before = await migrate.current(engine)
+                revision = await migrate.upgrade(engine, where)
+                was = ", ".join(before) or "empty"
+                return f"{where}: at revision {revision} (head)" + ("" if was == revision else f", upgraded from {was}")
+            revisions = await migrate.current(engine)
+            if not revisions:
+                return f"{where}: no schema yet (run `cytobot db upgrade`, or start the bot, which does it)"
+            head = migrate.head()
+            notes = []
+            for revision in revisions:
+                if revision == head:
+                    notes.append(f"{revision} (head)")
+                elif revision in migrate.known():
+                    notes.append(f"{revision} (this cytobot knows up to {head}: run `cytobot db upgrade`)")
+                else:
+                    notes.append(f"{revision} (newer than this cytobot, which knows up to {head}: it will refuse to start)")
+            return f"{where}: at revision {', '.join(notes)}"
+        finally:
+            await engine.dispose()
+
+    try:
+        print(asyncio.run(run()))
+    except DATABASE_ERRORS as exc:
+        print(f"cytobot db {action}: {explain(exc, url)}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_run() -> int:
@@ -114,10 +178,15 @@ def cmd_run() -> int:
 
         return run_console(engine)
     logging.getLogger(__name__).info("running adapters: %s", ", ".join(configured))
+    from adapters.daily import DailyUnavailable
+
     try:
         asyncio.run(_serve_all(engine, configured))
     except KeyboardInterrupt:
         pass
+    except DailyUnavailable as exc:
+        print(f"cytobot run: {exc}", file=sys.stderr)
+        return 2
     except BaseExceptionGroup as group:  # an adapter failed (bad settings, rejected token): say which, stop all
         for exc in group.exceptions:
             print(f"cytobot run: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -132,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return _platform(argv[0], "cli").main(argv[1:])
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.command in (None, "ask", "console", "content") else logging.INFO,
+    logging.basicConfig(level=logging.WARNING if args.command in (None, "ask", "console", "content", "db") else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "ask":
         return cmd_ask(args.line, args.format)
@@ -140,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_content_check(args.directory)
     if args.command == "run":
         return cmd_run()
+    if args.command == "db":
+        return cmd_db(args.db_command)
     engine = load_engine()
     if engine is None:
         return 1

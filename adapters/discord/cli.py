@@ -115,12 +115,29 @@ async def serve(engine, *, sync: bool | None = None, guild: str | None = None) -
 
     s = settings(sync=sync, guild=guild)
     if isinstance(engine, Engine) and engine.prefix != f"/{s.command_name}":
-        engine = Engine(engine.catalog, prefix=f"/{s.command_name}")  # same pack, hints name this command
+        # Same pack and services (daily facts), hints name this command.
+        engine = Engine(engine.catalog, prefix=f"/{s.command_name}", registry=engine.registry, services=engine.services)
     client = build_client(engine, command_name=s.command_name, sync=s.sync, guild_id=s.guild_id)
     try:
-        await client.start(s.token)
+        await client.login(s.token)  # what client.start does, with the daily poster attached once logged in
+        await _attach_daily(engine, client)
+        await client.connect()
     finally:
         await client.close()
+
+
+async def _attach_daily(engine, client) -> None:  # type: ignore[no-untyped-def]
+    """Daily facts post through this client's REST session (when the process runs the scheduler)."""
+    from adapters.daily import attach_poster, runs_scheduler
+
+    if not runs_scheduler(engine):
+        return
+    try:
+        from adapters.discord.poster import DiscordPoster  # built on the `posters` branch
+    except ImportError:
+        log.warning("daily facts are not posted on Discord: adapters/discord/poster.py is missing")
+        return
+    await attach_poster(engine, "discord", DiscordPoster(client))
 
 
 async def sync_commands(engine, guild: str | None) -> int:
@@ -191,10 +208,15 @@ def main(argv: list[str]) -> int:
             return asyncio.run(sync_commands(engine, args.sync_guild or args.guild))
         sync = args.sync or getattr(args, "run_sync", False)
         guild = getattr(args, "run_guild", None) or args.guild
+        from adapters.daily import DailyUnavailable, serve_with_daily
+
         try:
-            asyncio.run(serve(engine, sync=sync, guild=guild))
+            asyncio.run(serve_with_daily(engine, lambda wired: serve(wired, sync=sync, guild=guild)))
         except KeyboardInterrupt:
             pass
+        except DailyUnavailable as exc:
+            print(f"cytobot discord: {exc}", file=sys.stderr)
+            return 2
         return 0
     except ConfigError as exc:
         print(f"cytobot discord: {exc}", file=sys.stderr)

@@ -72,11 +72,26 @@ def configured(env: Mapping[str, str] | None = None) -> bool:
     )
 
 
+async def _attach_daily(engine: object, app: object) -> None:
+    """Daily facts post through this app's Web API client (when the process runs the scheduler)."""
+    from adapters.daily import attach_poster, runs_scheduler
+
+    if not runs_scheduler(engine):  # type: ignore[arg-type]
+        return
+    try:
+        from adapters.slack.poster import SlackPoster  # built on the `posters` branch
+    except ImportError:
+        logging.getLogger("cytobot.slack").warning("daily facts are not posted on Slack: adapters/slack/poster.py is missing")
+        return
+    await attach_poster(engine, "slack", SlackPoster(app.client))  # type: ignore[arg-type, attr-defined]
+
+
 async def run_socket_mode(engine: object, settings: Settings) -> None:
     """Connect over Socket Mode and stay connected until cancelled."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     app = build_app(engine, token=settings.bot_token, signing_secret=None, api_url=settings.api_url, command=settings.command, roles=Roles(settings.admins))  # type: ignore[arg-type]
+    await _attach_daily(engine, app)
     handler = AsyncSocketModeHandler(app, settings.app_token)
     try:
         await handler.connect_async()
@@ -89,6 +104,7 @@ async def run_socket_mode(engine: object, settings: Settings) -> None:
 async def run_http(engine: object, settings: Settings, host: str, port: int) -> None:
     """Serve POST /slack/events until cancelled."""
     app = build_app(engine, token=settings.bot_token, signing_secret=settings.signing_secret, api_url=settings.api_url, command=settings.command, roles=Roles(settings.admins))  # type: ignore[arg-type]
+    await _attach_daily(engine, app)
     server = await start_http(app, host, port)
     logging.getLogger("cytobot.slack").info("Slack HTTP mode listening on %s:%d/slack/events", host, server.port)
     try:
@@ -106,7 +122,8 @@ async def serve(engine: object) -> None:
     http = not env.get("SLACK_APP_TOKEN", "").strip()
     settings = Settings.from_env(env, http=http)
     if isinstance(engine, Engine) and engine.prefix != settings.command:
-        engine = Engine(engine.catalog, prefix=settings.command)  # same pack, hints name this command
+        # Same pack and services (daily facts), hints name this command.
+        engine = Engine(engine.catalog, prefix=settings.command, registry=engine.registry, services=engine.services)
     if http:
         port_text = env.get("CYTOBOT_SLACK_PORT", "").strip() or str(DEFAULT_PORT)
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
@@ -141,11 +158,21 @@ def main(argv: list[str]) -> int:
     engine = load_engine(settings.command)  # hints then name the right command
     if engine is None:
         return 1
-    runner = run_http(engine, settings, args.host, args.port) if args.http else run_socket_mode(engine, settings)
+    from adapters.daily import DailyUnavailable, serve_with_daily
+
+    async def runner(wired: object) -> None:
+        if args.http:
+            await run_http(wired, settings, args.host, args.port)
+        else:
+            await run_socket_mode(wired, settings)
+
     try:
-        asyncio.run(runner)
+        asyncio.run(serve_with_daily(engine, runner))
     except KeyboardInterrupt:
         return 0
+    except DailyUnavailable as e:
+        print(f"cytobot slack: {e}", file=sys.stderr)
+        return 2
     except SlackApiError as e:
         print(f"cytobot slack: Slack refused the connection: {e.response.get('error', e)} (check the tokens)", file=sys.stderr)
         return 2

@@ -41,7 +41,8 @@ def head() -> str:
     return revision
 
 
-def _known() -> set[str]:
+def known() -> set[str]:
+    """Every revision this code ships."""
     return {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}
 
 
@@ -50,7 +51,7 @@ def _current(connection: Connection) -> tuple[str, ...]:
 
 
 def _refuse_newer(connection: Connection, where: str) -> None:
-    unknown = [revision for revision in _current(connection) if revision not in _known()]
+    unknown = [revision for revision in _current(connection) if revision not in known()]
     if unknown:
         raise DatabaseTooNew(
             f"the database {where} is at schema revision {', '.join(unknown)}, which this cytobot does not know "

@@ -110,7 +110,8 @@ class Scheduler:
         self.settings = settings or SchedulerSettings()
         self.holder = holder or holder_id()
         self.stats: Counter[str] = Counter()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
+        self._workers: dict[str, asyncio.Task[None]] = {}
         self._inflight: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._stop = asyncio.Event()
@@ -124,23 +125,38 @@ class Scheduler:
         """Start one worker per platform. Platform pauses of these platforms are lifted: a
         process starts with the credentials someone just fixed (if not, the first post pauses
         the platform again, after one refused request)."""
-        if self._tasks:
+        if self._started:
             return
-        for platform in self.posters:
-            if await self.store.clear_platform_pause(platform):
-                log.info("daily facts on %s: the platform pause was lifted at start-up", platform)
+        self._started = True
         self._store_ok = True
-        self._tasks = [asyncio.create_task(self._worker(p, poster), name=f"daily-{p}") for p, poster in self.posters.items()]
-        log.info("daily facts: scheduler %s started for %s", self.holder, ", ".join(self.posters) or "no platform")
+        for platform, poster in self.posters.items():
+            await self._start_worker(platform, poster)
+        log.info("daily facts: scheduler %s started for %s", self.holder, ", ".join(self.posters) or "no platform yet")
+
+    async def attach(self, platform: str, poster: Poster) -> None:
+        """Post to `platform` from now on: an adapter calls this once its client exists (the
+        Slack and Discord posters need the connected client). Starts its worker if running."""
+        if platform in self._workers:
+            raise ValueError(f"{platform} already has a poster")
+        self.posters[platform] = poster
+        self._wake[platform] = asyncio.Event()
+        if self._started and not self._stopping:
+            await self._start_worker(platform, poster)
+
+    async def _start_worker(self, platform: str, poster: Poster) -> None:
+        self._wake.setdefault(platform, asyncio.Event())
+        if await self.store.clear_platform_pause(platform):
+            log.info("daily facts on %s: the platform pause was lifted at start-up", platform)
+        self._workers[platform] = asyncio.create_task(self._worker(platform, poster), name=f"daily-{platform}")
 
     @property
     def ready(self) -> bool:
         """Running, and its last look at the store worked."""
-        return bool(self._tasks) and not self._stopping and self._store_ok and not any(t.done() for t in self._tasks)
+        return self._started and not self._stopping and self._store_ok and not any(t.done() for t in self._workers.values())
 
     @property
     def running(self) -> bool:
-        return bool(self._tasks) and not self._stopping
+        return self._started and not self._stopping
 
     def wake(self, platform: str | None = None) -> None:
         """Look at the store now (a subscription changed), not at the next poll."""
@@ -155,8 +171,8 @@ class Scheduler:
         self._stopping = True
         self._stop.set()
         self.wake()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._workers:
+            await asyncio.gather(*self._workers.values(), return_exceptions=True)
         if self._inflight:
             _, pending = await asyncio.wait(set(self._inflight), timeout=timeout)
             for task in pending:
@@ -164,7 +180,7 @@ class Scheduler:
             if pending:
                 log.warning("daily facts: %d send(s) still running at shutdown were cancelled", len(pending))
                 await asyncio.gather(*pending, return_exceptions=True)
-        self._tasks = []
+        self._workers = {}
         log.info("daily facts: scheduler %s stopped (%s)", self.holder, dict(self.stats))
 
     # ------------------------------------------------------------------ the worker
