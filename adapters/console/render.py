@@ -30,7 +30,7 @@ def render_card(card: Card) -> Panel:
         parts.append(Text.assemble((field.name, "bold"), "\n", field.value))
     footer = Text(card.footer.disclaimer, style="dim italic")
     if card.footer.sources:
-        refs = "; ".join(f"[{s.id}] {s.label}" for s in card.footer.sources)
+        refs = "; ".join(s.display for s in card.footer.sources)
         footer = Text.assemble(("Sources: " + refs + "\n", "dim"), footer)
     parts.append(footer)
     return Panel(Group(*parts), title=f"[bold]{escape(card.title)}[/]", title_align="left",
