@@ -128,7 +128,7 @@ async def _serve_all(engine: Engine, names: Sequence[str]) -> None:
 
 def cmd_db(action: str) -> int:
     """`cytobot db upgrade` / `cytobot db current`, on CYTOBOT_DATABASE_URL."""
-    from adapters.daily import DATABASE_ERRORS, explain
+    from adapters.daily import database_errors, explain
     from bot.daily import migrate
     from bot.daily.database import create_engine, database_url, describe
 
@@ -161,7 +161,7 @@ def cmd_db(action: str) -> int:
 
     try:
         print(asyncio.run(run()))
-    except DATABASE_ERRORS as exc:
+    except database_errors() as exc:
         print(f"cytobot db {action}: {explain(exc, url)}", file=sys.stderr)
         return 1
     return 0

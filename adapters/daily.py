@@ -16,24 +16,30 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
-
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING, Any
 
 from bot.commands.base import UserError
 from bot.daily.clock import SYSTEM_CLOCK, Clock
-from bot.daily.database import DatabaseUrlError, database_url, describe
-from bot.daily.delivery import Poster
-from bot.daily.migrate import DatabaseTooNew
-from bot.daily.scheduler import SchedulerSettings, SettingsError
-from bot.daily.service import DailyFacts, DailyService
-from bot.daily.store import Store
 from bot.engine import Engine
+
+if TYPE_CHECKING:  # SQLAlchemy and Alembic are imported only when the database is opened
+    from bot.daily.delivery import Poster
+    from bot.daily.scheduler import SchedulerSettings
+    from bot.daily.service import DailyFacts, DailyService
+    from bot.daily.store import Store
 
 log = logging.getLogger("cytobot.daily")
 
-# What opening the database can fail with, said in one line by the callers.
-DATABASE_ERRORS = (DatabaseTooNew, DatabaseUrlError, SettingsError, SQLAlchemyError, OSError)
+
+def database_errors() -> tuple[type[BaseException], ...]:
+    """What opening the database can fail with, said in one line by `explain`."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.daily.database import DatabaseUrlError
+    from bot.daily.migrate import DatabaseTooNew
+    from bot.daily.scheduler import SettingsError
+
+    return (DatabaseTooNew, DatabaseUrlError, SettingsError, SQLAlchemyError, OSError)
 
 
 class DailyUnavailable(RuntimeError):
@@ -42,6 +48,10 @@ class DailyUnavailable(RuntimeError):
 
 def explain(exc: BaseException, url: str | None = None) -> str:
     """One line for an operator: what failed and what to do."""
+    from bot.daily.database import DatabaseUrlError, database_url, describe
+    from bot.daily.migrate import DatabaseTooNew
+    from bot.daily.scheduler import SettingsError
+
     where = describe(url or database_url())
     if isinstance(exc, (DatabaseTooNew, DatabaseUrlError, SettingsError)):
         return str(exc)
@@ -68,10 +78,12 @@ async def running_daily(
     """Open daily facts for this process and run the scheduler for `posters` (platform ->
     Poster; more can be attached later). Yields the engine to serve and the runtime, whose
     `ready` is the scheduler's readiness and `close()` its drain. Raises DailyUnavailable."""
+    from bot.daily.service import DailyFacts
+
     current: list[Engine] = []
     try:
         daily = await DailyFacts.open(lambda: current[0], posters, url=url, clock=clock, settings=settings)
-    except DATABASE_ERRORS as exc:
+    except database_errors() as exc:
         raise DailyUnavailable(explain(exc, url)) from exc
     wired = with_service(engine, daily.service)
     current.append(wired)
@@ -119,10 +131,14 @@ class LazyDaily:
 
     async def _open(self) -> DailyService:
         if self._service is None:
+            from bot.daily.scheduler import SchedulerSettings
+            from bot.daily.service import DailyService
+            from bot.daily.store import Store
+
             try:
                 settings = SchedulerSettings.from_env()
                 self._store = await Store.open(self._url)
-            except DATABASE_ERRORS as exc:
+            except database_errors() as exc:
                 raise UserError(f"Daily facts need their database, which could not be opened: {explain(exc, self._url)}",
                                 title="Daily facts not available") from exc
             self._service = DailyService(self._store, lambda: self._engine.catalog.facts.keys(), clock=self._clock,

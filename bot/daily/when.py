@@ -52,12 +52,14 @@ def parse_time(text: str) -> time:
     return time(hours, minutes)
 
 
+_TIME_SHAPE = re.compile(r"^\d{1,4}(?:[:.h]\d{1,3})?\s*(?:[ap]\.?m\.?)?$", re.IGNORECASE)
+
+
 def looks_like_time(text: str) -> bool:
-    try:
-        parse_time(text)
-    except TimeError:
-        return False
-    return True
+    """Meant as a time, even if not a valid one ('25:00', '9:75pm'), so it is read as the time
+    (and refused with a time error) rather than as a zone name."""
+    value = " ".join(text.strip().split())
+    return value.casefold() in _WORD_TIMES or _TIME_SHAPE.match(value) is not None
 
 
 def _aliases(name: str) -> tuple[str, ...]:
