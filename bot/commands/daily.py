@@ -112,7 +112,7 @@ async def _allowed(ctx: Context, action: str) -> None:
 def _when(instant: datetime, zone_name: str) -> str:
     local = instant.astimezone(load_zone(zone_name))
     text = f"{local:%a %d %b %Y, %H:%M} {zone_name}"
-    return text if local.utcoffset() == instant.utcoffset() and zone_name == "UTC" else f"{text} ({instant:%H:%M} UTC)"
+    return text if zone_name == "UTC" else f"{text} ({instant:%H:%M} UTC)"
 
 
 def _schedule_fields(sub: Subscription) -> list[Field]:

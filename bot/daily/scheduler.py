@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import re
@@ -33,6 +34,9 @@ from .store import Delivery, Outcome, Store, Subscription
 log = logging.getLogger("cytobot.daily")
 
 CATCH_UP_ENV = "CYTOBOT_DAILY_CATCH_UP"
+# TEST ONLY: JSON overrides of SchedulerSettings (seconds for durations), so a test can run a
+# real `cytobot` process with a lease of seconds instead of minutes. Not for production use.
+TEST_SETTINGS_ENV = "CYTOBOT_TEST_ONLY_SCHEDULER"
 DEFAULT_CATCH_UP = timedelta(hours=6)
 
 # (subscription, fact id) -> the reply to post, or None if the pack no longer has that fact.
@@ -73,7 +77,7 @@ class SchedulerSettings:
     def __post_init__(self) -> None:
         if self.catch_up <= timedelta(0):
             raise SettingsError(f"{CATCH_UP_ENV} must be longer than zero")
-        if self.lease.total_seconds() < 2 * self.send_timeout + 5:
+        if self.lease.total_seconds() <= 2 * self.send_timeout:
             raise SettingsError("the lease must outlast two send timeouts, or a slow send could be taken over and duplicated")
 
     @classmethod
@@ -82,6 +86,12 @@ class SchedulerSettings:
         raw = env.get(CATCH_UP_ENV, "").strip()
         if raw:
             overrides.setdefault("catch_up", parse_duration(raw))
+        test_only = env.get(TEST_SETTINGS_ENV, "").strip()
+        if test_only:
+            for name, value in json.loads(test_only).items():
+                field_type = cls.__dataclass_fields__[name].type
+                overrides.setdefault(name, timedelta(seconds=value) if "timedelta" in str(field_type) else value)
+            log.warning("daily facts: test-only scheduler settings in use (%s)", TEST_SETTINGS_ENV)
         return cls(**overrides)  # type: ignore[arg-type]
 
 
@@ -155,6 +165,16 @@ class Scheduler:
         return self._started and not self._stopping and self._store_ok and not any(t.done() for t in self._workers.values())
 
     @property
+    def in_flight(self) -> int:
+        """Sends started and not yet recorded."""
+        return len(self._inflight)
+
+    async def sends_done(self) -> None:
+        """Wait until the sends in flight now are recorded."""
+        if self._inflight:
+            await asyncio.wait(set(self._inflight))
+
+    @property
     def running(self) -> bool:
         return self._started and not self._stopping
 
@@ -226,46 +246,52 @@ class Scheduler:
             (d.lease_until or d.due_at, 0, d, s) for d, s in scan.open_claims
         ] + [(s.next_due or now, 1, None, s) for s in scan.due]
         jobs.sort(key=lambda job: (job[0], job[1], job[3].id))
+        wakeups = [scan.next_wakeup] if scan.next_wakeup is not None else []
         for _, _, open_claim, sub in jobs:
             if self._stopping or platform in self._paused:
                 return
             await self._slot(pacer)
-            if self._stopping:
+            if self._stopping or platform in self._paused:  # a send that just finished may have paused it
                 return
-            await self._dispatch(platform, poster, pacer, capacity, open_claim, sub)
+            following = await self._dispatch(platform, poster, pacer, capacity, open_claim, sub)
+            if following is not None:
+                wakeups.append(following)
         delay = self.settings.poll
-        if scan.next_wakeup is not None:
-            delay = min(delay, max(0.0, (scan.next_wakeup - self.clock.now()).total_seconds()))
+        if wakeups:
+            delay = min(delay, max(0.0, (min(wakeups) - self.clock.now()).total_seconds()))
         await self._nap(delay, wake)
 
     async def _dispatch(self, platform: str, poster: Poster, pacer: Pacer, capacity: asyncio.Semaphore,
-                        open_claim: Delivery | None, sub: Subscription) -> None:
-        """Claim one post (or take over an open claim) and start sending it."""
+                        open_claim: Delivery | None, sub: Subscription) -> datetime | None:
+        """Claim one post (or take over an open claim) and start sending it. Returns when to look
+        at the store again for this subscription, if the claim says (None: no news)."""
         await capacity.acquire()
         try:
             now = self.clock.now()
             if open_claim is not None:
-                outcome, delivery = await self.store.take_over(
+                claim = await self.store.take_over(
                     open_claim, now=now, holder=self.holder, lease=self.settings.lease, catch_up=self.settings.catch_up)
-                if delivery is not None:
+                if claim.delivery is not None:
                     self.stats["taken_over" if open_claim.holder else "retried"] += 1
             else:
-                outcome, delivery = await self.store.claim(
+                claim = await self.store.claim(
                     sub, now=now, holder=self.holder, lease=self.settings.lease, catch_up=self.settings.catch_up,
                     facts=self.facts())
-                if delivery is not None:
+                if claim.delivery is not None:
                     self.stats["claimed"] += 1
         except BaseException:
             capacity.release()
             raise
-        if delivery is None:
+        if claim.delivery is None:
             capacity.release()
             pacer.refund()
-            self.stats["lost_race" if outcome is Outcome.SENT else outcome.value] += 1
-            return
-        task = asyncio.create_task(self._send(platform, poster, pacer, capacity, delivery, sub))
+            self.stats["lost_race" if claim.outcome is Outcome.SENT else claim.outcome.value] += 1
+            # Another scheduler moved it on (we do not know to when): look again soon.
+            return claim.next_due or (now if claim.outcome is Outcome.SENT and open_claim is None else None)
+        task = asyncio.create_task(self._send(platform, poster, pacer, capacity, claim.delivery, sub))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
+        return claim.next_due
 
     async def _slot(self, pacer: Pacer) -> None:
         while not self._stopping:

@@ -89,6 +89,15 @@ class PlatformPause:
 
 
 @dataclass(frozen=True, slots=True)
+class Claim:
+    """What an attempt to claim a post came to (see `Store.claim`)."""
+
+    outcome: Outcome
+    delivery: Delivery | None = None  # set when this caller must send it
+    next_due: datetime | None = None  # the subscription's next post, when the claim moved it on
+
+
+@dataclass(frozen=True, slots=True)
 class Scan:
     """One look at the store by the scheduler (see `Store.scan`)."""
 
@@ -308,15 +317,16 @@ class Store:
     # ------------------------------------------------------------------ claims
 
     async def claim(self, sub: Subscription, *, now: datetime, holder: str, lease: timedelta, catch_up: timedelta,
-                    facts: Iterable[str]) -> tuple[Outcome, Delivery | None]:
+                    facts: Iterable[str]) -> Claim:
         """Claim the post `sub` has due, moving its next_due on in the same transaction.
 
-        Returns (CLAIMED, delivery) when this caller won it and must send it; (MISSED, None) or
-        (SKIPPED, None) when the day was recorded without a post; (SENT, None) when there was
-        nothing to do (another scheduler got there first, or the day already has its row)."""
+        The outcome is CLAIMED (with the delivery) when this caller won it and must send it;
+        MISSED or SKIPPED when the day was recorded without a post; SENT when there was nothing
+        to do (another scheduler got there first, or the day already has its row). `next_due` is
+        the subscription's next post when this call moved it on."""
         due = sub.next_due
         if sub.status is not Status.ACTIVE or due is None or due > now:
-            return Outcome.SENT, None
+            return Claim(Outcome.SENT)
         late = now - due > catch_up
         try:
             day = local_date(due, sub.zone)
@@ -328,7 +338,7 @@ class Store:
             async with self._tx() as conn:
                 await conn.execute(update(subscriptions).where(subscriptions.c.id == sub.id).values(
                     status=Status.PAUSED.value, pause_reason=reason, next_due=None, changed_at=now))
-            return Outcome.PAUSED, None
+            return Claim(Outcome.PAUSED)
         fact = upcoming(sub.rotation, facts)
         if late:
             outcome, detail = Outcome.MISSED, f"the bot was not running within {_hours(catch_up)} of the time"
@@ -344,7 +354,7 @@ class Store:
                 subscriptions.c.id == sub.id, subscriptions.c.next_due == due, subscriptions.c.status == Status.ACTIVE.value,
             ).values(next_due=following))
             if moved.rowcount == 0:
-                return Outcome.SENT, None
+                return Claim(Outcome.SENT)
             # The unique (subscription, local date) row is the claim itself: whatever else happens,
             # a second row for this day cannot exist, so neither can a second post.
             inserted = (await conn.execute(self._insert(deliveries).values(
@@ -353,21 +363,21 @@ class Store:
                 lease_until=now + lease if claimed else None, attempts=1 if claimed else 0, detail=detail,
                 claimed_at=now, finished_at=None if claimed else now,
             ).on_conflict_do_nothing(index_elements=["subscription_id", "local_date"]).returning(*_delivery_columns()))).first()
-        if inserted is None:
-            return Outcome.SENT, None  # the day already has its row (e.g. the time changed after the post)
-        return outcome, _delivery(inserted) if claimed else None
+        if inserted is None:  # the day already has its row (e.g. the time changed after the post)
+            return Claim(Outcome.SENT, None, following)
+        return Claim(outcome, _delivery(inserted) if claimed else None, following)
 
     async def take_over(self, delivery: Delivery, *, now: datetime, holder: str, lease: timedelta,
-                        catch_up: timedelta) -> tuple[Outcome, Delivery | None]:
+                        catch_up: timedelta) -> Claim:
         """Take an unheld claim (a retry whose time came, or a dead holder's post) to send it again.
-        Returns (CLAIMED, delivery) to send, or how the day ended instead."""
+        CLAIMED (with the delivery) to send it, or how the day ended instead."""
         async with self._tx() as conn:
             row = (await conn.execute(self._locked(_with_subscription().where(deliveries.c.id == delivery.id), of=deliveries))).first()
             if row is None:
-                return Outcome.SENT, None
+                return Claim(Outcome.SENT)
             current = _delivery(row)
             if current.status is not Outcome.CLAIMED or current.lease_until is None or current.lease_until > now:
-                return Outcome.SENT, None  # finished, or someone holds it
+                return Claim(Outcome.SENT)  # finished, or someone holds it
             ended: tuple[Outcome, str] | None = None
             sub_status = row._mapping[_SUB + "status"]
             if sub_status != Status.ACTIVE.value:
@@ -379,13 +389,13 @@ class Store:
             if ended is not None:
                 await conn.execute(update(deliveries).where(deliveries.c.id == current.id).values(
                     status=ended[0].value, holder=None, lease_until=None, finished_at=now, detail=ended[1]))
-                return ended[0], None
+                return Claim(ended[0])
             taken = (await conn.execute(update(deliveries).where(
                 deliveries.c.id == current.id, deliveries.c.status == Outcome.CLAIMED.value,
                 deliveries.c.lease_until <= now,
             ).values(holder=holder, lease_until=now + lease, attempts=deliveries.c.attempts + 1)
                 .returning(*_delivery_columns()))).first()
-        return (Outcome.CLAIMED, _delivery(taken)) if taken is not None else (Outcome.SENT, None)
+        return Claim(Outcome.CLAIMED, _delivery(taken)) if taken is not None else Claim(Outcome.SENT)
 
     async def finish_sent(self, delivery: Delivery, *, now: datetime, message_id: str, facts: Iterable[str],
                           rotation: Rotation | None = None) -> bool:
@@ -464,4 +474,4 @@ def _hours(span: timedelta) -> str:
     return f"{hours:g} hour{'s' if hours != 1 else ''}"
 
 
-__all__ = ["Delivery", "Outcome", "PlatformPause", "Status", "Store", "Subscription", "delivery_key"]
+__all__ = ["Claim", "Delivery", "Outcome", "PlatformPause", "Status", "Store", "Subscription", "delivery_key"]
