@@ -247,51 +247,73 @@ class Scheduler:
         ] + [(s.next_due or now, 1, None, s) for s in scan.due]
         jobs.sort(key=lambda job: (job[0], job[1], job[3].id))
         wakeups = [scan.next_wakeup] if scan.next_wakeup is not None else []
-        for _, _, open_claim, sub in jobs:
-            if self._stopping or platform in self._paused:
-                return
-            await self._slot(pacer)
-            if self._stopping or platform in self._paused:  # a send that just finished may have paused it
-                return
-            following = await self._dispatch(platform, poster, pacer, capacity, open_claim, sub)
-            if following is not None:
-                wakeups.append(following)
+        # Each job claims and sends in a task of its own, so store latency does not cap the rate;
+        # `claimed` says when the claim is decided and when the subscription is due next.
+        claimed: list[asyncio.Future[datetime | None]] = []
+        loop = asyncio.get_running_loop()
+        try:
+            for _, _, open_claim, sub in jobs:
+                if self._stopping or platform in self._paused:
+                    break
+                await self._slot(pacer)
+                if self._stopping or platform in self._paused:  # a send that just finished may have paused it
+                    break
+                await capacity.acquire()
+                decided: asyncio.Future[datetime | None] = loop.create_future()
+                claimed.append(decided)
+                task = asyncio.create_task(self._claim_and_send(platform, poster, pacer, capacity, open_claim, sub, decided))
+                self._inflight.add(task)
+                task.add_done_callback(self._inflight.discard)
+        finally:
+            results = await asyncio.gather(*claimed, return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            raise failed[0]
+        wakeups += [r for r in results if isinstance(r, datetime)]
+        if self._stopping:
+            return
         delay = self.settings.poll
         if wakeups:
             delay = min(delay, max(0.0, (min(wakeups) - self.clock.now()).total_seconds()))
         await self._nap(delay, wake)
 
-    async def _dispatch(self, platform: str, poster: Poster, pacer: Pacer, capacity: asyncio.Semaphore,
-                        open_claim: Delivery | None, sub: Subscription) -> datetime | None:
-        """Claim one post (or take over an open claim) and start sending it. Returns when to look
-        at the store again for this subscription, if the claim says (None: no news)."""
-        await capacity.acquire()
+    async def _claim_and_send(self, platform: str, poster: Poster, pacer: Pacer, capacity: asyncio.Semaphore,
+                              open_claim: Delivery | None, sub: Subscription, decided: asyncio.Future[datetime | None]) -> None:
+        """Claim one post (or take over an open claim) and, if this scheduler won it, send it.
+        `decided` gets when to look at the store again for this subscription (None: no news)."""
         try:
+            if platform in self._paused:
+                pacer.refund()
+                decided.set_result(None)
+                return
             now = self.clock.now()
-            if open_claim is not None:
-                claim = await self.store.take_over(
-                    open_claim, now=now, holder=self.holder, lease=self.settings.lease, catch_up=self.settings.catch_up)
-                if claim.delivery is not None:
-                    self.stats["taken_over" if open_claim.holder else "retried"] += 1
-            else:
-                claim = await self.store.claim(
-                    sub, now=now, holder=self.holder, lease=self.settings.lease, catch_up=self.settings.catch_up,
-                    facts=self.facts())
-                if claim.delivery is not None:
-                    self.stats["claimed"] += 1
-        except BaseException:
+            try:
+                if open_claim is not None:
+                    claim = await self.store.take_over(
+                        open_claim, now=now, holder=self.holder, lease=self.settings.lease, catch_up=self.settings.catch_up)
+                    if claim.delivery is not None:
+                        self.stats["taken_over" if open_claim.holder else "retried"] += 1
+                else:
+                    claim = await self.store.claim(
+                        sub, now=now, holder=self.holder, lease=self.settings.lease, catch_up=self.settings.catch_up,
+                        facts=self.facts())
+                    if claim.delivery is not None:
+                        self.stats["claimed"] += 1
+            except Exception as exc:
+                decided.set_exception(exc)
+                return
+            if claim.delivery is None:
+                pacer.refund()
+                self.stats["lost_race" if claim.outcome is Outcome.SENT else claim.outcome.value] += 1
+                # Another scheduler moved it on (we do not know to when): look again soon.
+                decided.set_result(claim.next_due or (now if claim.outcome is Outcome.SENT and open_claim is None else None))
+                return
+            decided.set_result(claim.next_due)
+            await self._send(platform, poster, pacer, claim.delivery, sub)
+        finally:
+            if not decided.done():
+                decided.set_result(None)
             capacity.release()
-            raise
-        if claim.delivery is None:
-            capacity.release()
-            pacer.refund()
-            self.stats["lost_race" if claim.outcome is Outcome.SENT else claim.outcome.value] += 1
-            # Another scheduler moved it on (we do not know to when): look again soon.
-            return claim.next_due or (now if claim.outcome is Outcome.SENT and open_claim is None else None)
-        task = asyncio.create_task(self._send(platform, poster, pacer, capacity, claim.delivery, sub))
-        self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
-        return claim.next_due
 
     async def _slot(self, pacer: Pacer) -> None:
         while not self._stopping:
@@ -303,8 +325,7 @@ class Scheduler:
 
     # ------------------------------------------------------------------ one send
 
-    async def _send(self, platform: str, poster: Poster, pacer: Pacer, capacity: asyncio.Semaphore,
-                    delivery: Delivery, sub: Subscription) -> None:
+    async def _send(self, platform: str, poster: Poster, pacer: Pacer, delivery: Delivery, sub: Subscription) -> None:
         try:
             delivery, outcome, from_platform = await self._attempt(poster, delivery, sub)
             if outcome is not None:
@@ -315,8 +336,6 @@ class Scheduler:
             # The claim stays leased; when the lease runs out it is taken over and resent with its key.
             self.stats["record_errors"] += 1
             log.exception("daily facts on %s: could not record the post for subscription %s", platform, delivery.subscription_id)
-        finally:
-            capacity.release()
 
     async def _attempt(self, poster: Poster, delivery: Delivery, sub: Subscription) -> tuple[Delivery, PostOutcome | None, bool]:
         """Post once. Returns the delivery (its fact may have been replaced after a pack reload),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, String, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from . import migrate
@@ -151,6 +151,35 @@ def _with_subscription():  # type: ignore[no-untyped-def]
         deliveries.join(subscriptions, deliveries.c.subscription_id == subscriptions.c.id))
 
 
+# The scheduler's hot path, built once with bind parameters: constructing a statement costs more
+# CPU than the round trip that runs it.
+_ALL_PAUSES = select(platform_pauses)
+_OPEN_CLAIMS = _with_subscription().where(
+    deliveries.c.status == Outcome.CLAIMED.value,
+    subscriptions.c.platform.in_(bindparam("platforms", expanding=True)),
+    deliveries.c.holder.is_(None) | (deliveries.c.holder != bindparam("holder")) | (deliveries.c.lease_until <= bindparam("now")),
+).order_by(deliveries.c.lease_until).limit(bindparam("limit"))
+_SCHEDULED = select(subscriptions).where(
+    subscriptions.c.status == Status.ACTIVE.value,
+    subscriptions.c.platform.in_(bindparam("platforms", expanding=True)),
+    subscriptions.c.next_due.is_not(None),
+).order_by(subscriptions.c.next_due).limit(bindparam("limit"))
+_MOVE_ON = update(subscriptions).where(
+    subscriptions.c.id == bindparam("b_id"), subscriptions.c.next_due == bindparam("b_due"),
+    subscriptions.c.status == Status.ACTIVE.value,
+).values(next_due=bindparam("b_next"))
+_MARK_SENT = update(deliveries).where(
+    deliveries.c.id == bindparam("b_id"), deliveries.c.status == Outcome.CLAIMED.value,
+).values(status=Outcome.SENT.value, message_id=bindparam("b_message"), holder=None, lease_until=None,
+         finished_at=bindparam("b_now"), fact_id=bindparam("b_fact"))
+_ROTATE = update(subscriptions).where(
+    subscriptions.c.id == bindparam("b_id"),
+    subscriptions.c.rotation_cycle == bindparam("b_cycle"),
+    subscriptions.c.rotation_done == bindparam("b_done"),
+    subscriptions.c.rotation_last.is_not_distinct_from(bindparam("b_last", type_=String)),
+).values(rotation_cycle=bindparam("n_cycle"), rotation_done=bindparam("n_done"), rotation_last=bindparam("n_last"))
+
+
 class Store:
     """Async access to the daily-fact tables. Open with `await Store.open(url)`."""
 
@@ -160,6 +189,9 @@ class Store:
         self.dialect = engine.dialect.name
         # SQLite has one writer at a time: queue here rather than in its busy handler.
         self._lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
+        # INSERT … ON CONFLICT DO NOTHING RETURNING: the claim itself (dialect-specific insert).
+        self._claim_row = self._insert(deliveries).on_conflict_do_nothing(
+            index_elements=["subscription_id", "local_date"]).returning(*_delivery_columns())
 
     @classmethod
     async def open(cls, url: str | None = None, *, upgrade: bool = True) -> Store:
@@ -290,20 +322,14 @@ class Store:
         platforms = list(platforms)
         async with self._tx() as conn:
             pauses = {r.platform: PlatformPause(r.platform, r.reason, r.paused_at)
-                      for r in (await conn.execute(select(platform_pauses))).all()}
+                      for r in (await conn.execute(_ALL_PAUSES)).all()}
             active = [p for p in platforms if p not in pauses]
             if not active:
                 return Scan(pauses, [], [], None)
             # Both lists are read in due order past `now`, so the first row not yet due says when
             # to look again. Claims this holder is sending are its own business, not a wake-up.
-            claims = (await conn.execute(_with_subscription().where(
-                deliveries.c.status == Outcome.CLAIMED.value, subscriptions.c.platform.in_(active),
-                deliveries.c.holder.is_(None) | (deliveries.c.holder != holder) | (deliveries.c.lease_until <= now),
-            ).order_by(deliveries.c.lease_until).limit(limit))).all()
-            subs = (await conn.execute(select(subscriptions).where(
-                subscriptions.c.status == Status.ACTIVE.value, subscriptions.c.platform.in_(active),
-                subscriptions.c.next_due.is_not(None),
-            ).order_by(subscriptions.c.next_due).limit(limit))).all()
+            claims = (await conn.execute(_OPEN_CLAIMS, {"platforms": active, "holder": holder, "now": now, "limit": limit})).all()
+            subs = (await conn.execute(_SCHEDULED, {"platforms": active, "limit": limit})).all()
         opened = [(_delivery(r), _subscription(r, _SUB)) for r in claims]
         listed = [_subscription(r) for r in subs]
         ready = [pair for pair in opened if pair[0].lease_until is not None and pair[0].lease_until <= now]
@@ -350,19 +376,17 @@ class Store:
         async with self._tx() as conn:
             # Compare-and-set: of two schedulers holding the same snapshot, one moves next_due on
             # and the other (on PostgreSQL, after waiting for the row lock) matches nothing.
-            moved = await conn.execute(update(subscriptions).where(
-                subscriptions.c.id == sub.id, subscriptions.c.next_due == due, subscriptions.c.status == Status.ACTIVE.value,
-            ).values(next_due=following))
+            moved = await conn.execute(_MOVE_ON, {"b_id": sub.id, "b_due": due, "b_next": following})
             if moved.rowcount == 0:
                 return Claim(Outcome.SENT)
             # The unique (subscription, local date) row is the claim itself: whatever else happens,
             # a second row for this day cannot exist, so neither can a second post.
-            inserted = (await conn.execute(self._insert(deliveries).values(
+            inserted = (await conn.execute(self._claim_row, dict(
                 subscription_id=sub.id, local_date=day, due_at=due, key=delivery_key(sub.id, day),
                 fact_id=fact, status=outcome.value, holder=holder if claimed else None,
                 lease_until=now + lease if claimed else None, attempts=1 if claimed else 0, detail=detail,
-                claimed_at=now, finished_at=None if claimed else now,
-            ).on_conflict_do_nothing(index_elements=["subscription_id", "local_date"]).returning(*_delivery_columns()))).first()
+                claimed_at=now, finished_at=None if claimed else now, message_id=None,
+            ))).first()
         if inserted is None:  # the day already has its row (e.g. the time changed after the post)
             return Claim(Outcome.SENT, None, following)
         return Claim(outcome, _delivery(inserted) if claimed else None, following)
@@ -404,22 +428,18 @@ class Store:
         last saw: if it is still current, one statement less."""
         facts = list(facts)
         async with self._tx() as conn:
-            result = await conn.execute(update(deliveries).where(
-                deliveries.c.id == delivery.id, deliveries.c.status == Outcome.CLAIMED.value,
-            ).values(status=Outcome.SENT.value, message_id=message_id[:64], holder=None, lease_until=None,
-                     finished_at=now, fact_id=delivery.fact_id))
+            result = await conn.execute(_MARK_SENT, {"b_id": delivery.id, "b_message": message_id[:64], "b_now": now,
+                                                     "b_fact": delivery.fact_id})
             if result.rowcount == 0:
                 return False
             if not delivery.fact_id:
                 return True
             if rotation is not None:
-                seen = _rotation_values(rotation)
-                moved = await conn.execute(update(subscriptions).where(
-                    subscriptions.c.id == delivery.subscription_id,
-                    subscriptions.c.rotation_cycle == seen["rotation_cycle"],
-                    subscriptions.c.rotation_done == seen["rotation_done"],
-                    subscriptions.c.rotation_last.is_not_distinct_from(seen["rotation_last"]),
-                ).values(**_rotation_values(consume(rotation, delivery.fact_id, facts))))
+                seen, new = _rotation_values(rotation), _rotation_values(consume(rotation, delivery.fact_id, facts))
+                moved = await conn.execute(_ROTATE, {
+                    "b_id": delivery.subscription_id, "b_cycle": seen["rotation_cycle"], "b_done": seen["rotation_done"],
+                    "b_last": seen["rotation_last"], "n_cycle": new["rotation_cycle"], "n_done": new["rotation_done"],
+                    "n_last": new["rotation_last"]})
                 if moved.rowcount:
                     return True
             row = (await conn.execute(self._locked(select(subscriptions).where(
