@@ -6,6 +6,10 @@ COPY bot ./bot
 COPY adapters ./adapters
 COPY content ./content
 RUN pip install --no-cache-dir --no-deps .
+# Daily facts' SQLite database (CYTOBOT_DATABASE_URL defaults to ./data/cytobot.db): writable by
+# the unprivileged user, and a volume so subscriptions survive a new container.
+RUN mkdir -p /app/data && chown nobody /app/data
+VOLUME /app/data
 USER nobody
 ENTRYPOINT ["cytobot"]
 CMD ["run"]

@@ -127,6 +127,7 @@ class Scheduler:
         self._stop = asyncio.Event()
         self._wake = {platform: asyncio.Event() for platform in self.posters}
         self._paused: dict[str, str] = {}
+        self._pausing: dict[str, str] = {}  # platform pauses decided here and not yet in the store
         self._store_ok = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -238,7 +239,7 @@ class Scheduler:
         now = self.clock.now()
         scan = await self.store.scan([platform], now, self.settings.batch, self.holder)
         self._store_ok = True
-        self._paused = {name: p.reason for name, p in scan.pauses.items()}
+        self._paused = {**{name: p.reason for name, p in scan.pauses.items()}, **self._pausing}
         if platform in self._paused:
             await self._nap(self.settings.poll, wake)
             return
@@ -382,8 +383,11 @@ class Scheduler:
                 self.wake(platform)
         elif isinstance(outcome, Permanent):
             if outcome.scope is Scope.PLATFORM:
-                self._paused[platform] = outcome.reason
-                await self._persist(lambda: self.store.pause_platform(platform, outcome.reason, now))
+                self._paused[platform] = self._pausing[platform] = outcome.reason  # stop at once, before the write lands
+                try:
+                    await self._persist(lambda: self.store.pause_platform(platform, outcome.reason, now))
+                finally:
+                    self._pausing.pop(platform, None)
                 await self._persist(lambda: self.store.release(delivery, retry_at=now, detail=f"{platform} paused: {outcome.reason}"))
                 self.stats["platform_paused"] += 1
                 log.error("daily facts on %s: paused for every channel: %s", platform, outcome.reason)
