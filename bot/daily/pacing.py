@@ -24,8 +24,12 @@ class Pacer:
         return max(0.0, self._next - self.clock.monotonic())
 
     def take(self) -> None:
-        """Use the next slot (call when `delay()` is 0)."""
-        self._next = max(self._next, self.clock.monotonic()) + self.interval
+        """Use the next slot (call when `delay()` is 0). Waking a little late (timer jitter)
+        does not push the schedule back, so the average rate holds; waking more than a slot
+        late starts afresh from now, so a pause never turns into a burst."""
+        now = self.clock.monotonic()
+        base = self._next if now - self._next < self.interval else now
+        self._next = base + self.interval
 
     def refund(self) -> None:
         """Give back the slot just taken: there was nothing to send after all."""

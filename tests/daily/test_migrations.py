@@ -64,6 +64,9 @@ async def test_a_newer_database_is_refused_and_left_untouched(db_url: str) -> No
     assert current.returncode == 0 and "newer than this cytobot" in current.stdout
     upgrade = cytobot("db", "upgrade", url=db_url)
     assert upgrade.returncode == 1 and "9999_from_the_future" in upgrade.stderr and "Traceback" not in upgrade.stderr
+    console = subprocess.run([*CYTOBOT, "console"], input="help\n", capture_output=True, text=True, timeout=60, cwd="/",
+                             env={**os.environ, "CYTOBOT_DATABASE_URL": db_url, "COLUMNS": "200"})
+    assert console.returncode == 1 and "9999_from_the_future" in console.stdout and "How to use" not in console.stdout
     ask = cytobot("ask", "daily status", "--format", "json", url=db_url)
     assert ask.returncode == 0 and "newer cytobot" in json.loads(ask.stdout)["text"]
 
