@@ -88,9 +88,12 @@ class SchedulerSettings:
             overrides.setdefault("catch_up", parse_duration(raw))
         test_only = env.get(TEST_SETTINGS_ENV, "").strip()
         if test_only:
-            for name, value in json.loads(test_only).items():
-                field_type = cls.__dataclass_fields__[name].type
-                overrides.setdefault(name, timedelta(seconds=value) if "timedelta" in str(field_type) else value)
+            try:
+                for name, value in json.loads(test_only).items():
+                    field_type = cls.__dataclass_fields__[name].type
+                    overrides.setdefault(name, timedelta(seconds=value) if "timedelta" in str(field_type) else value)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise SettingsError(f"{TEST_SETTINGS_ENV} must be a JSON object of scheduler settings ({exc})") from None
             log.warning("daily facts: test-only scheduler settings in use (%s)", TEST_SETTINGS_ENV)
         return cls(**overrides)  # type: ignore[arg-type]
 

@@ -476,11 +476,6 @@ class Store:
                 subscriptions.c.id == delivery.subscription_id, subscriptions.c.status == Status.ACTIVE.value,
             ).values(status=Status.PAUSED.value, pause_reason=reason[:1000], next_due=None, changed_at=now))
 
-    async def subscription(self, subscription_id: int) -> Subscription | None:
-        async with self._tx() as conn:
-            row = (await conn.execute(select(subscriptions).where(subscriptions.c.id == subscription_id))).first()
-        return None if row is None else _subscription(row)
-
     async def counts(self) -> dict[str, int]:
         """Delivery rows by outcome, and subscriptions by status: for tests, metrics, benchmarks."""
         async with self._tx() as conn:

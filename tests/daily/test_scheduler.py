@@ -333,3 +333,19 @@ async def test_unsubscribing_before_a_dead_holders_post_went_out_skips_it(store:
     assert not daily.poster.calls
     row = (await store.deliveries_of(dead.subscription_id))[0]  # type: ignore[union-attr]
     assert row.status is Outcome.SKIPPED and "stopped" in (row.detail or "")
+
+
+def test_catch_up_setting() -> None:
+    from bot.daily.scheduler import SettingsError, parse_duration
+
+    assert parse_duration("6h") == timedelta(hours=6) and parse_duration("90m") == timedelta(minutes=90)
+    assert parse_duration("1h30m") == timedelta(minutes=90) and parse_duration("3600") == timedelta(hours=1)
+    assert SchedulerSettings.from_env({"CYTOBOT_DAILY_CATCH_UP": "45m"}).catch_up == timedelta(minutes=45)
+    assert SchedulerSettings.from_env({}).catch_up == timedelta(hours=6)
+    for bad in ("banana", "6 hours", "-1h", "0"):
+        try:
+            SchedulerSettings.from_env({"CYTOBOT_DAILY_CATCH_UP": bad})
+        except SettingsError as exc:
+            assert "CYTOBOT_DAILY_CATCH_UP" in str(exc)
+        else:
+            raise AssertionError(f"{bad!r} accepted")
