@@ -88,7 +88,10 @@ async def running_daily(
     wired = with_service(engine, daily.service)
     current.append(wired)
     try:
-        await daily.start()
+        try:
+            await daily.start()
+        except database_errors() as exc:
+            raise DailyUnavailable(explain(exc, url)) from exc
         yield wired, daily
     finally:
         await daily.close(drain_timeout)

@@ -17,7 +17,7 @@ from ..daily.when import TimeError, looks_like_time, parse_time, resolve_zone
 from ..reply import CardKind, Field
 from .base import Answer, Args, CommandSpec, Context, ParamKind, ParamSpec, UserError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the store pulls in SQLAlchemy: lookups must not pay for it, so statuses compare by value
     from ..daily.service import DailyService, DailyStatus
     from ..daily.store import Subscription
 
