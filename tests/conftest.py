@@ -51,3 +51,13 @@ async def postgres_url():
 
     async with fresh_database(require_base_url()) as url:
         yield url
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the question set's results (tests/test_questions.py) at the end of the run."""
+    from tests import test_questions
+
+    if test_questions.RESULTS:
+        terminalreporter.section("questions in plain words (tests/data/questions.yaml)")
+        for group, result in test_questions.RESULTS.items():
+            terminalreporter.write_line(f"{group}: {result}")

@@ -21,7 +21,7 @@ from rich.console import Console
 from bot.daily.delivery import PostOutcome, Sent
 from bot.reply import Reply
 
-from .render import render_reply
+from .render import render_plain, render_reply
 
 PLATFORM = "console"
 TEST_POSTER_ENV = "CYTOBOT_TEST_ONLY_POSTER_FILE"
@@ -51,9 +51,12 @@ class ConsolePoster:
         if redraw:
             self.console.file.write("\r\x1b[2K")  # clear the prompt line
         elif self.at_prompt():
-            self.console.print()  # not a terminal: end the prompt's line
-        self.console.print(f"[dim]── {label} ──[/]")
-        self.console.print(render_reply(reply))
+            print(flush=True)  # not a terminal: end the prompt's line
+        if self.interactive:
+            self.console.print(f"[dim]── {label} ──[/]")
+            self.console.print(render_reply(reply))
+        else:  # piped: plain lines, like every other reply there
+            print(f"── {label} ──\n{render_plain(reply)}", flush=True)
         if redraw and self.prompt:
             self.console.file.write(self.prompt + self.line_buffer())
             self.console.file.flush()

@@ -1,49 +1,70 @@
-"""Render neutral replies as rich terminal panels and tables."""
+"""Render neutral replies for a terminal: rich panels on a terminal, plain lines otherwise.
+
+Plain output (a pipe, a file, `cytobot ask ... | grep`) has no box drawing and keeps each table
+row on one line. Neither form shows a share button: the console cannot post anywhere.
+"""
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from bot.reply import Card, CardKind, Reply, Visibility
+from bot.normalize import shorten
+from bot.reply import Card, CardKind, Reply
 
 STYLE = {CardKind.ERROR: "red", CardKind.HELP: "cyan", CardKind.FACT: "magenta", CardKind.DAILY: "magenta", CardKind.COMPARISON: "green"}
+TITLE_MARGIN = 6  # the panel's corners, the rule before the title and the spaces around it
 
 
-def render_card(card: Card) -> Panel:
-    parts: list[RenderableType] = []
-    if card.subtitle:
-        parts.append(Text(card.subtitle, style="dim"))
-    if card.body:
-        parts.append(Text(card.body))
-    if card.table is not None:
-        table = RichTable(show_lines=True, expand=True)
-        for i, header in enumerate(card.table.headers):
-            table.add_column(header, style="bold" if i == 0 else None, ratio=1 if i == 0 else 2)
-        for row in card.table.rows:
-            table.add_row(*row)
-        parts.append(table)
-    for field in card.fields:
-        parts.append(Text.assemble((field.name, "bold"), "\n", field.value))
-    footer = Text(card.footer.disclaimer, style="dim italic")
-    if card.footer.sources:
-        refs = "; ".join(s.display for s in card.footer.sources)
-        footer = Text.assemble(("Sources: " + refs + "\n", "dim"), footer)
-    parts.append(footer)
-    return Panel(Group(*parts), title=f"[bold]{escape(card.title)}[/]", title_align="left",
-                 border_style=STYLE.get(card.kind, "blue"))
+class CardPanel:
+    """A card as a panel whose title is cut to the terminal's width at a word, with "…"
+    (rich would crop it mid-word without one)."""
+
+    def __init__(self, card: Card):
+        self.card = card
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        card = self.card
+        parts: list[RenderableType] = []
+        if card.subtitle:
+            parts.append(Text(card.subtitle, style="dim"))
+        if card.body:
+            parts.append(Text(card.body))
+        if card.table is not None:
+            table = RichTable(show_lines=True, expand=True)
+            for i, header in enumerate(card.table.headers):
+                table.add_column(header, style="bold" if i == 0 else None, ratio=1 if i == 0 else 2)
+            for row in card.table.rows:
+                table.add_row(*row)
+            parts.append(table)
+        for field in card.fields:
+            parts.append(Text.assemble((field.name, "bold"), "\n", field.value))
+        footer = Text(card.footer.disclaimer, style="dim italic")
+        if card.footer.sources:
+            refs = "; ".join(s.display for s in card.footer.sources)
+            footer = Text.assemble(("Sources: " + refs + "\n", "dim"), footer)
+        parts.append(footer)
+        title = shorten(card.title, max(8, options.max_width - TITLE_MARGIN))
+        yield Panel(Group(*parts), title=f"[bold]{escape(title)}[/]", title_align="left",
+                    border_style=STYLE.get(card.kind, "blue"))
+
+
+def render_card(card: Card) -> CardPanel:
+    return CardPanel(card)
 
 
 def render_reply(reply: Reply) -> Group:
-    panels: list[RenderableType] = [render_card(c) for c in reply.cards]
-    notes = []
-    if reply.visibility is Visibility.PUBLIC:
-        notes.append("(posted publicly)")
-    for action in reply.actions:
-        notes.append(f"[{action.label}: {action.command}]")
-    if notes:
-        panels.append(Text("  ".join(notes), style="dim"))
-    return Group(*panels)
+    parts: list[RenderableType] = []
+    if reply.notice:
+        parts.append(Text(reply.notice, style="dim"))
+    parts += [render_card(c) for c in reply.cards]
+    return Group(*parts)
+
+
+def render_plain(reply: Reply) -> str:
+    """The reply as plain lines: title, text, fields as `name: value`, one table row per line
+    (cells joined by " | "), sources and disclaimer; cards separated by a blank line."""
+    return reply.text

@@ -1,16 +1,15 @@
 """The console adapter: a REPL that takes the same lines a chat user types.
 
 It is an asyncio program: lines are read in a thread, so the daily-fact scheduler keeps
-running (and printing the console channel's due posts) while you type.
+running (and printing the console channel's due posts) while you type. On a terminal replies
+are rich panels; piped, plain lines.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import threading
-from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -19,43 +18,12 @@ from adapters.daily import DailyUnavailable, running_daily
 from bot.engine import Engine
 from bot.request import CONSOLE, Request
 
+from .history import History, history_file
 from .poster import PLATFORM, console_poster
-from .render import render_reply
+from .render import render_plain, render_reply
 
 PROMPT = "crs> "
 QUIT = {"quit", "exit", ":q", "/quit", "/exit"}
-
-
-def history_file() -> Path:
-    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return Path(os.environ.get("CYTOBOT_HISTORY_FILE") or state / "cytobot" / "history")
-
-
-def _setup_history() -> Path | None:
-    try:
-        import readline
-    except ImportError:  # pragma: no cover - not on every platform
-        return None
-    path = history_file()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            readline.read_history_file(path)
-        readline.set_history_length(1000)
-    except OSError:
-        return None
-    return path
-
-
-def _save_history(path: Path | None) -> None:
-    if path is None:
-        return
-    try:
-        import readline
-
-        readline.write_history_file(path)
-    except (ImportError, OSError):
-        pass
 
 
 class LineReader:
@@ -102,9 +70,10 @@ class LineReader:
             return ""
 
 
-async def _console(engine: Engine, console: Console) -> int:
+async def _console(engine: Engine, console: Console, plain: bool) -> int:
     reader = LineReader(asyncio.get_running_loop())
-    poster = console_poster(console, prompt=PROMPT, line_buffer=reader.buffer, at_prompt=lambda: reader.at_prompt)
+    poster = console_poster(console, prompt=PROMPT, line_buffer=reader.buffer, at_prompt=lambda: reader.at_prompt,
+                            interactive=not plain)
     try:
         async with running_daily(engine, {PLATFORM: poster}) as (wired, _daily):
             while True:
@@ -114,8 +83,13 @@ async def _console(engine: Engine, console: Console) -> int:
                     break
                 if line.strip().casefold() in QUIT:
                     break
-                if line.strip():
-                    console.print(render_reply(await wired.handle(Request.text(line, CONSOLE))))
+                if not line.strip():
+                    continue
+                reply = await wired.handle(Request.text(line, CONSOLE))
+                if plain:
+                    print(render_plain(reply), flush=True)
+                else:
+                    console.print(render_reply(reply))
     except DailyUnavailable as exc:
         console.print(f"[red]cytobot:[/] {escape(str(exc))}")
         return 1
@@ -123,20 +97,24 @@ async def _console(engine: Engine, console: Console) -> int:
 
 
 def run_console(engine: Engine, console: Console | None = None) -> int:
-    """The REPL, with daily facts: the console channel's subscription posts here while you type."""
+    """The REPL, with daily facts: the console channel's subscription posts here while you type.
+    Ctrl-D or `quit` leaves (Ctrl-C too: the scheduler drains on the way out)."""
     console = console or Console()
-    history = _setup_history() if sys.stdin.isatty() else None
+    history = History.start(history_file()) if sys.stdin.isatty() else None
+    plain = not sys.stdout.isatty()  # piped: plain lines, no box drawing
     info = engine.catalog.info
     examples = engine.catalog.examples
     console.print(
-        f"[bold]cytobot[/] console · {escape(info.name)} v{escape(info.version)}. Type [cyan]help[/], "
+        f"[bold]cytobot[/] console · {escape(info.name)} v{escape(info.version)}. Ask in plain words "
+        f"([cyan]what is {escape(examples['topic'])}?[/]) or type [cyan]help[/], "
         f"[cyan]compare {escape(examples['aspect'])}[/], [cyan]topic {escape(examples['topic'])}[/], "
         "[cyan]daily subscribe 9am[/]… ([cyan]quit[/] or Ctrl-D to leave)"
     )
     try:
-        return asyncio.run(_console(engine, console))
+        return asyncio.run(_console(engine, console, plain))
     except KeyboardInterrupt:
         console.print()
         return 0
     finally:
-        _save_history(history)
+        if history is not None:
+            history.save()

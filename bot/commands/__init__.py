@@ -1,6 +1,6 @@
 """The command registry: every command defined once, read by every adapter.
 
-Commands live in modules by family (lookups, grading, daily facts); the
+Commands live in modules by family (questions, lookups, grading, daily facts); the
 registry is their concatenation, in the order help lists them.
 """
 
@@ -23,8 +23,9 @@ from .base import (
 from .daily import DAILY
 from .grading import GRADING
 from .lookups import LOOKUPS
+from .questions import QUESTIONS
 
-REGISTRY: tuple[CommandSpec, ...] = (*LOOKUPS, *GRADING, *DAILY)
+REGISTRY: tuple[CommandSpec, ...] = (*QUESTIONS, *LOOKUPS, *GRADING, *DAILY)
 
 __all__ = [
     "REGISTRY", "Answer", "Args", "CommandSpec", "Context", "Handler", "ParamKind", "ParamSpec", "Parser",
