@@ -5,8 +5,9 @@ claims the post (the database decides who sends it; see `store`), and hands the 
 of its own, so a slow or failing channel never holds up the others. The outcome is recorded
 on the claim's row: sent (with the message id), retried later, failed, or paused.
 
-Other code needs three things: `await start()`, `ready` (for a readiness probe), and
-`await stop()` (SIGTERM: no new claims, sends in flight finish, bounded by a timeout).
+Other code needs: `await start()`; `ready` and `problem` (a readiness probe); and on SIGTERM
+`await drain()` (no new claims) then `await stop(timeout)` (sends in flight finish, at most
+`timeout` seconds; `stop` alone does both).
 """
 
 from __future__ import annotations
@@ -169,6 +170,19 @@ class Scheduler:
         return self._started and not self._stopping and self._store_ok and not any(t.done() for t in self._workers.values())
 
     @property
+    def problem(self) -> str | None:
+        """Why it is not ready, in one line (None when it is)."""
+        if not self._started:
+            return "daily facts: the scheduler has not started"
+        if self._stopping:
+            return "daily facts: draining"
+        if not self._store_ok:
+            return "daily facts: the database cannot be reached"
+        if any(t.done() for t in self._workers.values()):
+            return "daily facts: a worker stopped"
+        return None
+
+    @property
     def in_flight(self) -> int:
         """Sends started and not yet recorded."""
         return len(self._inflight)
@@ -188,15 +202,20 @@ class Scheduler:
             if platform is None or name == platform:
                 event.set()
 
-    async def stop(self, timeout: float = 30.0) -> None:
-        """Drain: claim nothing more, let sends in flight finish for up to `timeout` seconds.
-        A send still running then is cancelled; its claim stays leased and is taken over later,
-        with the same key."""
+    async def drain(self) -> None:
+        """Claim nothing more: the workers end (a claim being decided finishes first). Sends in
+        flight go on; `stop` waits for them."""
         self._stopping = True
         self._stop.set()
         self.wake()
         if self._workers:
             await asyncio.gather(*self._workers.values(), return_exceptions=True)
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Drain, then let sends in flight finish for up to `timeout` seconds. A send still
+        running then is cancelled; its claim stays leased and is taken over later, with the
+        same key."""
+        await self.drain()
         if self._inflight:
             _, pending = await asyncio.wait(set(self._inflight), timeout=timeout)
             for task in pending:
@@ -231,10 +250,13 @@ class Scheduler:
                 await self._pass(platform, poster, pacer, capacity, wake)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                first = self._store_ok  # a traceback for the first failure, one line for the rest of an outage
                 self._store_ok = False
                 self.stats["store_errors"] += 1
-                log.exception("daily facts on %s: a pass failed; trying again in %gs", platform, self.settings.store_retry)
+                log.warning("daily facts on %s: a pass failed (%s); trying again in %gs", platform,
+                            (str(exc) or type(exc).__name__).splitlines()[0][:200], self.settings.store_retry,
+                            exc_info=first)
                 await self._nap(self.settings.store_retry, self._stop)
 
     async def _pass(self, platform: str, poster: Poster, pacer: Pacer, capacity: asyncio.Semaphore, wake: asyncio.Event) -> None:

@@ -177,6 +177,15 @@ class DailyFacts:
     def ready(self) -> bool:
         return self.scheduler.ready
 
+    @property
+    def problem(self) -> str | None:
+        """Why daily facts are not ready (None when they are): for a readiness probe."""
+        return self.scheduler.problem
+
+    async def drain(self) -> None:
+        """No new claims; posts in flight go on (SIGTERM's first step)."""
+        await self.scheduler.drain()
+
     async def close(self, timeout: float = 30.0) -> None:
         """Drain the scheduler (sends in flight finish, up to `timeout` s), then disconnect."""
         try:

@@ -8,7 +8,7 @@ import dataclasses
 import random
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from bot.catalog import Catalog
 from bot.daily.clock import SYSTEM_CLOCK
@@ -16,7 +16,7 @@ from bot.daily.delivery import Permanent, RetryAfter, Scope
 from bot.daily.scheduler import Scheduler, SchedulerSettings
 from bot.daily.service import fact_composer
 from bot.daily.store import Outcome, Status, Store
-from bot.daily.tables import subscriptions
+from bot.daily.tables import platform_pauses, subscriptions
 from bot.engine import Engine
 from tests.daily.conftest import RecordingPoster, StopClock, caller
 
@@ -349,3 +349,35 @@ def test_catch_up_setting() -> None:
             assert "CYTOBOT_DAILY_CATCH_UP" in str(exc)
         else:
             raise AssertionError(f"{bad!r} accepted")
+
+
+async def test_readiness_says_why_not(sqlite_url: str, catalog: Catalog) -> None:
+    store = await Store.open(sqlite_url)
+    try:
+        poster = RecordingPoster(SYSTEM_CLOCK)
+        engine = Engine(catalog)
+        scheduler = Scheduler(store, {"test": poster}, fact_composer(lambda: engine), lambda: catalog.facts.keys(),
+                              settings=SchedulerSettings(poll=0.05, store_retry=0.05))
+        assert not scheduler.ready and "not started" in (scheduler.problem or "")
+        await scheduler.start()
+        assert scheduler.ready and scheduler.problem is None
+        # The store starts failing for real: a table it reads disappears (as after a bad restore).
+        async with store.engine.begin() as conn:
+            await conn.execute(text("DROP TABLE daily_platform_pauses"))
+        for _ in range(200):
+            if not scheduler.ready:
+                break
+            await asyncio.sleep(0.02)
+        assert not scheduler.ready and "database" in (scheduler.problem or "")
+        async with store.engine.begin() as conn:
+            await conn.run_sync(lambda sync: platform_pauses.create(sync))
+        for _ in range(200):
+            if scheduler.ready:
+                break
+            await asyncio.sleep(0.02)
+        assert scheduler.ready  # back once the store answers again
+        await scheduler.drain()
+        assert not scheduler.ready and scheduler.problem == "daily facts: draining"
+        await scheduler.stop()
+    finally:
+        await store.close()
