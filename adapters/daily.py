@@ -1,11 +1,11 @@
 """Wiring daily facts into a process: the store, the scheduler, and an engine whose `daily`
 commands reach them.
 
-`running_daily(engine, posters)` is the one composition function every long-running command
-uses (`cytobot console`, `slack`, `discord`, `run`): it opens the database (migrating it, or
-refusing one a newer cytobot migrated), starts the scheduler for the given posters, yields the
-engine to serve, and drains the scheduler on the way out. Adapters whose poster needs a
-connected client (Slack, Discord) add it later with `attach_poster`.
+`open_daily(engine, posters)` opens the database (migrating it, or refusing one a newer
+cytobot migrated) and builds the scheduler for a mapping platform -> Poster. `cytobot run`,
+`slack` and `discord` (`adapters.launch`) run it as a component beside the platforms
+(`adapters.daily_component`); `cytobot console` uses `running_daily`, which also starts it and
+drains it on the way out.
 
 `LazyDaily` is for one-off calls (`cytobot ask`): the database is opened only if the line is a
 `daily` command, so lookups never pay for it.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.commands.base import UserError
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # SQLAlchemy and Alembic are imported only when the database 
     from bot.daily.scheduler import SchedulerSettings
     from bot.daily.service import DailyFacts, DailyService
     from bot.daily.store import Store
+    from bot.observe import Observer
 
 log = logging.getLogger("cytobot.daily")
 
@@ -65,26 +67,39 @@ def with_service(engine: Engine, service: object) -> Engine:
                   services={**engine.services, "daily": service})
 
 
+async def open_daily(engine: Callable[[], Engine], posters: Mapping[str, Poster], *, url: str | None = None,
+                     catch_up: timedelta | None = None, clock: Clock = SYSTEM_CLOCK,
+                     settings: SchedulerSettings | None = None, observer: Observer | None = None) -> DailyFacts:
+    """Open the store (migrating it) and build the scheduler and service; not started yet.
+    `engine` gives the engine whose `fact` command renders posts (called each time: reloads
+    count). Raises DailyUnavailable with a one-line reason."""
+    from bot.daily.scheduler import SchedulerSettings
+    from bot.daily.service import DailyFacts
+
+    try:
+        if settings is None:
+            settings = SchedulerSettings.from_env(**({"catch_up": catch_up} if catch_up is not None else {}))
+        return await DailyFacts.open(engine, posters, url=url, clock=clock, settings=settings, observer=observer)
+    except database_errors() as exc:
+        raise DailyUnavailable(explain(exc, url)) from exc
+
+
 @contextlib.asynccontextmanager
 async def running_daily(
     engine: Engine,
     posters: Mapping[str, Poster],
     *,
     url: str | None = None,
+    catch_up: timedelta | None = None,
     clock: Clock = SYSTEM_CLOCK,
     settings: SchedulerSettings | None = None,
     drain_timeout: float = 30.0,
 ) -> AsyncIterator[tuple[Engine, DailyFacts]]:
     """Open daily facts for this process and run the scheduler for `posters` (platform ->
-    Poster; more can be attached later). Yields the engine to serve and the runtime, whose
-    `ready` is the scheduler's readiness and `close()` its drain. Raises DailyUnavailable."""
-    from bot.daily.service import DailyFacts
-
+    Poster; more can be attached later): what `cytobot console` uses. Yields the engine to
+    serve and the runtime; on the way out the scheduler drains. Raises DailyUnavailable."""
     current: list[Engine] = []
-    try:
-        daily = await DailyFacts.open(lambda: current[0], posters, url=url, clock=clock, settings=settings)
-    except database_errors() as exc:
-        raise DailyUnavailable(explain(exc, url)) from exc
+    daily = await open_daily(lambda: current[0], posters, url=url, catch_up=catch_up, clock=clock, settings=settings)
     wired = with_service(engine, daily.service)
     current.append(wired)
     try:
@@ -97,37 +112,18 @@ async def running_daily(
         await daily.close(drain_timeout)
 
 
-async def serve_with_daily(engine: Engine, serve: Callable[[Engine], Awaitable[None]]) -> None:
-    """Run `serve` (one platform's adapter) with daily facts open for it: `cytobot slack`,
-    `cytobot discord`. Raises DailyUnavailable when the database cannot be used."""
-    async with running_daily(engine, {}) as (wired, _daily):
-        await serve(wired)
-
-
-def runs_scheduler(engine: Engine) -> bool:
-    """Whether `engine`'s daily facts have a scheduler in this process (not a one-off call)."""
-    return getattr(engine.services.get("daily"), "scheduler", None) is not None
-
-
-async def attach_poster(engine: Engine, platform: str, poster: Poster) -> bool:
-    """Let the scheduler of `engine`'s daily facts post to `platform` through `poster`; False
-    when this engine has no scheduler (e.g. a one-off call)."""
-    if not runs_scheduler(engine):
-        return False
-    await engine.services["daily"].scheduler.attach(platform, poster)  # type: ignore[attr-defined]
-    return True
-
-
 class LazyDaily:
     """The daily service for a one-off call: the database is opened on the first daily command.
     Exposes the DailyService methods the commands use; store problems become a clear reply."""
 
     _METHODS = frozenset({"subscription", "subscribe", "unsubscribe", "status", "preview", "resume"})
 
-    def __init__(self, engine: Engine, url: str | None = None, clock: Clock = SYSTEM_CLOCK):
+    def __init__(self, engine: Engine, url: str | None = None, clock: Clock = SYSTEM_CLOCK,
+                 catch_up: timedelta | None = None):
         self._engine = engine
         self._url = url
         self._clock = clock
+        self._catch_up = catch_up
         self._store: Store | None = None
         self._service: DailyService | None = None
         self.scheduler = None
@@ -139,7 +135,7 @@ class LazyDaily:
             from bot.daily.store import Store
 
             try:
-                settings = SchedulerSettings.from_env()
+                settings = SchedulerSettings.from_env(**({"catch_up": self._catch_up} if self._catch_up else {}))
                 self._store = await Store.open(self._url)
             except database_errors() as exc:
                 raise UserError(f"Daily facts need their database, which could not be opened: {explain(exc, self._url)}",

@@ -24,6 +24,16 @@ def _private_database(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     monkeypatch.setenv("CYTOBOT_DATABASE_URL", f"sqlite:///{directory}/cytobot.db")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_dotenv():
+    """Settings read in-process never pick up a developer's `.env` from the checkout."""
+    import adapters.settings
+
+    saved, adapters.settings.ENV_FILE = adapters.settings.ENV_FILE, None
+    yield
+    adapters.settings.ENV_FILE = saved
+
+
 @pytest.fixture(scope="session")
 def bundled_pack() -> Pack:
     return load_pack(bundled_content_dir())

@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+from datetime import timedelta
+from pathlib import Path
+from types import EllipsisType
 
 from rich.console import Console
 from rich.markup import escape
@@ -70,12 +73,12 @@ class LineReader:
             return ""
 
 
-async def _console(engine: Engine, console: Console, plain: bool) -> int:
+async def _console(engine: Engine, console: Console, plain: bool, url: str | None, catch_up: timedelta | None) -> int:
     reader = LineReader(asyncio.get_running_loop())
     poster = console_poster(console, prompt=PROMPT, line_buffer=reader.buffer, at_prompt=lambda: reader.at_prompt,
                             interactive=not plain)
     try:
-        async with running_daily(engine, {PLATFORM: poster}) as (wired, _daily):
+        async with running_daily(engine, {PLATFORM: poster}, url=url, catch_up=catch_up) as (wired, _daily):
             while True:
                 line = await reader.next_line()
                 if line is None:
@@ -96,11 +99,15 @@ async def _console(engine: Engine, console: Console, plain: bool) -> int:
     return 0
 
 
-def run_console(engine: Engine, console: Console | None = None) -> int:
+def run_console(engine: Engine, console: Console | None = None, history_path: Path | None | EllipsisType = ...,
+                *, database_url: str | None = None, catch_up: timedelta | None = None) -> int:
     """The REPL, with daily facts: the console channel's subscription posts here while you type.
-    Ctrl-D or `quit` leaves (Ctrl-C too: the scheduler drains on the way out)."""
+    `history_path`: where to keep the line history (None: nowhere; default: `history_file()`);
+    `database_url`: the daily-facts database (default: CYTOBOT_DATABASE_URL). Ctrl-D or `quit`
+    leaves (Ctrl-C too: the scheduler drains on the way out)."""
     console = console or Console()
-    history = History.start(history_file()) if sys.stdin.isatty() else None
+    path = history_file() if history_path is ... else history_path
+    history = History.start(path) if sys.stdin.isatty() else None
     plain = not sys.stdout.isatty()  # piped: plain lines, no box drawing
     info = engine.catalog.info
     examples = engine.catalog.examples
@@ -111,7 +118,7 @@ def run_console(engine: Engine, console: Console | None = None) -> int:
         "[cyan]daily subscribe 9am[/]… ([cyan]quit[/] or Ctrl-D to leave)"
     )
     try:
-        return asyncio.run(_console(engine, console, plain))
+        return asyncio.run(_console(engine, console, plain, database_url, catch_up))
     except KeyboardInterrupt:
         console.print()
         return 0

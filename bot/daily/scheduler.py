@@ -20,11 +20,13 @@ import os
 import re
 import secrets
 import socket
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from ..observe import Observer, PostEvent
 from ..reply import Reply
 from .clock import SYSTEM_CLOCK, Clock
 from .delivery import Permanent, Poster, PostOutcome, RetryAfter, Scope, Sent
@@ -39,6 +41,7 @@ CATCH_UP_ENV = "CYTOBOT_DAILY_CATCH_UP"
 # real `cytobot` process with a lease of seconds instead of minutes. Not for production use.
 TEST_SETTINGS_ENV = "CYTOBOT_TEST_ONLY_SCHEDULER"
 DEFAULT_CATCH_UP = timedelta(hours=6)
+PAUSED_REPORT_SECONDS = 60.0  # how often paused subscriptions are counted for the observer (real time)
 
 # (subscription, fact id) -> the reply to post, or None if the pack no longer has that fact.
 Compose = Callable[[Subscription, str], Awaitable[Reply | None]]
@@ -115,6 +118,7 @@ class Scheduler:
         clock: Clock = SYSTEM_CLOCK,
         settings: SchedulerSettings | None = None,
         holder: str | None = None,
+        observer: Observer | None = None,
     ):
         self.store = store
         self.posters = dict(posters)
@@ -124,6 +128,8 @@ class Scheduler:
         self.settings = settings or SchedulerSettings()
         self.holder = holder or holder_id()
         self.stats: Counter[str] = Counter()
+        self.observer = observer or Observer()
+        self._paused_reported = -PAUSED_REPORT_SECONDS  # time.monotonic() of the last paused-count report
         self._started = False
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._inflight: set[asyncio.Task[None]] = set()
@@ -265,6 +271,7 @@ class Scheduler:
         scan = await self.store.scan([platform], now, self.settings.batch, self.holder)
         self._store_ok = True
         self._paused = {**{name: p.reason for name, p in scan.pauses.items()}, **self._pausing}
+        await self._report_paused()
         if platform in self._paused:
             await self._nap(self.settings.poll, wake)
             return
@@ -331,6 +338,8 @@ class Scheduler:
             if claim.delivery is None:
                 pacer.refund()
                 self.stats["lost_race" if claim.outcome is Outcome.SENT else claim.outcome.value] += 1
+                if claim.outcome in (Outcome.MISSED, Outcome.SKIPPED, Outcome.FAILED):
+                    self._report(platform, claim.outcome.value, open_claim.due_at if open_claim else sub.next_due)
                 # Another scheduler moved it on (we do not know to when): look again soon.
                 decided.set_result(claim.next_due or (now if claim.outcome is Outcome.SENT and open_claim is None else None))
                 return
@@ -340,6 +349,25 @@ class Scheduler:
             if not decided.done():
                 decided.set_result(None)
             capacity.release()
+
+    def _report(self, platform: str, outcome: str, due_at: datetime | None) -> None:
+        lag = (self.clock.now() - due_at).total_seconds() if due_at is not None else 0.0
+        try:
+            self.observer.daily_post(PostEvent(platform, outcome, lag))
+        except Exception:  # an observer never breaks a post
+            log.exception("daily facts: the observer failed")
+
+    async def _report_paused(self, force: bool = False) -> None:
+        """Paused subscriptions by reason, for metrics: at most once a minute, or after a pause."""
+        now = time.monotonic()
+        if not force and now - self._paused_reported < PAUSED_REPORT_SECONDS:
+            return
+        self._paused_reported = now
+        counts = await self.store.paused_counts()
+        try:
+            self.observer.paused(counts)
+        except Exception:
+            log.exception("daily facts: the observer failed")
 
     async def _slot(self, pacer: Pacer) -> None:
         while not self._stopping:
@@ -393,6 +421,7 @@ class Scheduler:
             done = await self._persist(lambda: self.store.finish_sent(
                 delivery, now=now, message_id=outcome.message_id, facts=self.facts(), rotation=sub.rotation))
             self.stats["sent" if done else "sent_after_takeover"] += 1
+            self._report(platform, "sent", delivery.due_at)
         elif isinstance(outcome, RetryAfter):
             if from_platform:
                 pacer.hold(outcome.seconds)
@@ -402,9 +431,11 @@ class Scheduler:
                 detail = f"gave up after {delivery.attempts} attempt(s): {outcome.reason}"
                 await self._persist(lambda: self.store.finish(delivery, Outcome.FAILED, now=now, detail=detail))
                 self.stats["failed"] += 1
+                self._report(platform, "failed", delivery.due_at)
             else:
                 await self._persist(lambda: self.store.release(delivery, retry_at=retry_at, detail=outcome.reason))
                 self.stats["retry_scheduled"] += 1
+                self._report(platform, "retry", delivery.due_at)
                 self.wake(platform)
         elif isinstance(outcome, Permanent):
             if outcome.scope is Scope.PLATFORM:
@@ -415,10 +446,13 @@ class Scheduler:
                     self._pausing.pop(platform, None)
                 await self._persist(lambda: self.store.release(delivery, retry_at=now, detail=f"{platform} paused: {outcome.reason}"))
                 self.stats["platform_paused"] += 1
+                self._report(platform, "platform_paused", delivery.due_at)
                 log.error("daily facts on %s: paused for every channel: %s", platform, outcome.reason)
             else:
                 await self._persist(lambda: self.store.pause_channel(delivery, reason=outcome.reason, now=now))
                 self.stats["paused"] += 1
+                self._report(platform, "paused", delivery.due_at)
+                await self._report_paused(force=True)
                 log.warning("daily facts on %s: subscription %s paused: %s", platform, delivery.subscription_id, outcome.reason)
         else:  # pragma: no cover - the Poster protocol allows nothing else
             raise TypeError(f"unknown post outcome {outcome!r}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from ..observe import Observer
 from ..request import Caller, Origin, Request
 from .clock import SYSTEM_CLOCK, Clock
 from .delivery import Poster
@@ -159,6 +160,7 @@ class DailyFacts:
         url: str | None = None,
         clock: Clock = SYSTEM_CLOCK,
         settings: SchedulerSettings | None = None,
+        observer: Observer | None = None,
     ) -> DailyFacts:
         settings = settings or SchedulerSettings.from_env()
         store = await Store.open(url)
@@ -166,7 +168,8 @@ class DailyFacts:
         def facts() -> Iterable[str]:
             return engine().catalog.facts.keys()
 
-        scheduler = Scheduler(store, posters, fact_composer(engine), facts, clock=clock, settings=settings)
+        scheduler = Scheduler(store, posters, fact_composer(engine), facts, clock=clock, settings=settings,
+                              observer=observer)
         service = DailyService(store, facts, clock=clock, catch_up=settings.catch_up, scheduler=scheduler)
         return cls(store, service, scheduler)
 

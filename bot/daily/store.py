@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import re
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -142,7 +143,9 @@ def _delivery_columns():  # type: ignore[no-untyped-def]
     return [c for c in deliveries.c]
 
 
-_SUB = "s_"  # prefix of subscription columns selected beside a delivery's
+_SUB = "s_"
+# A platform error code inside a pause reason: Slack's snake_case words, Discord's 5-digit numbers.
+_REASON_WORD = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b|\b[0-9]{5}\b")  # prefix of subscription columns selected beside a delivery's
 
 
 def _with_subscription():  # type: ignore[no-untyped-def]
@@ -475,6 +478,19 @@ class Store:
             await conn.execute(update(subscriptions).where(
                 subscriptions.c.id == delivery.subscription_id, subscriptions.c.status == Status.ACTIVE.value,
             ).values(status=Status.PAUSED.value, pause_reason=reason[:1000], next_due=None, changed_at=now))
+
+    async def paused_counts(self) -> dict[str, int]:
+        """Paused subscriptions by the platform error code in their reason (`channel_not_found`,
+        `50013`; `other` when there is none): a bounded set, fit for metrics labels."""
+        async with self._tx() as conn:
+            rows = (await conn.execute(select(subscriptions.c.pause_reason, func.count()).where(
+                subscriptions.c.status == Status.PAUSED.value).group_by(subscriptions.c.pause_reason))).all()
+        counts: dict[str, int] = {}
+        for reason, n in rows:
+            word = _REASON_WORD.search(reason or "")
+            key = word.group(0)[:40] if word else "other"
+            counts[key] = counts.get(key, 0) + n
+        return counts
 
     async def counts(self) -> dict[str, int]:
         """Delivery rows by outcome, and subscriptions by status: for tests, metrics, benchmarks."""
