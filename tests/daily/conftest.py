@@ -75,8 +75,10 @@ class RecordingPoster:
     posts: list[Post] = field(default_factory=list)
     calls: list[tuple[str, str, object]] = field(default_factory=list)  # every call: channel, key, outcome
     attempts: dict[str, int] = field(default_factory=dict)
+    started: list[str] = field(default_factory=list)  # channels, as each call begins
 
     async def post(self, channel: str, reply: Reply, *, key: str) -> PostOutcome:
+        self.started.append(channel)
         attempt = self.attempts[key] = self.attempts.get(key, 0) + 1
         if self.delay is not None:
             await asyncio.sleep(self.delay(channel))

@@ -85,7 +85,8 @@ def test_db_commands_from_any_directory(tmp_path) -> None:  # type: ignore[no-un
 @pytest.mark.parametrize("url", ["mysql://u@h/db", "not a url", "sqlite+foo:///x"])
 def test_unusable_urls_get_one_clear_line(url: str) -> None:
     result = cytobot("db", "upgrade", url=url)
-    assert result.returncode == 1 and "CYTOBOT_DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 78  # EX_CONFIG: a setting is wrong
+    assert "CYTOBOT_DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_unreachable_postgres_is_one_clear_line() -> None:
