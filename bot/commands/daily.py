@@ -12,14 +12,14 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import TYPE_CHECKING
 
+from ..daily.records import Outcome, Status, Subscription
 from ..daily.schedule import zone as load_zone
 from ..daily.when import TimeError, looks_like_time, parse_time, resolve_zone
 from ..reply import CardKind, Field
 from .base import Answer, Args, CommandSpec, Context, ParamKind, ParamSpec, UserError
 
-if TYPE_CHECKING:  # the store pulls in SQLAlchemy: lookups must not pay for it, so statuses compare by value
+if TYPE_CHECKING:  # the service pulls in SQLAlchemy: lookups must not pay for it
     from ..daily.service import DailyService, DailyStatus
-    from ..daily.store import Subscription
 
 DEFAULT_TIME = time(9, 0)
 ACTIONS = ("subscribe", "unsubscribe", "status", "preview", "resume")
@@ -128,7 +128,7 @@ async def cmd_daily(ctx: Context, args: Args) -> Answer:
     caller = ctx.caller
     if action == "subscribe":
         current = await service.subscription(caller)
-        keep = current is not None and current.status.value != "stopped"
+        keep = current is not None and current.status is not Status.STOPPED
         at = _time(ctx, args.get("time", "").strip(), current.at if keep else None)
         zone_name = _zone(ctx, args.get("zone", "").strip(), current.zone if keep else None)
         await _allowed(ctx, "change")
@@ -165,24 +165,24 @@ async def _status_card(ctx: Context, service: DailyService):  # type: ignore[no-
     if status.last is not None:
         last = status.last
         text = f"{last.local_date:%a %d %b %Y}: {OUTCOME_WORDS.get(last.status.value, last.status.value)}"
-        if last.detail and last.status.value != "sent":
+        if last.detail and last.status is not Outcome.SENT:
             text += f" ({last.detail})"
         fields.append(Field("Last delivery", text))
     else:
         fields.append(Field("Last delivery", "none yet"))
     fields.append(Field("Facts left in this cycle", str(status.facts_left), inline=True))
-    if sub.status.value == "paused":
+    if sub.status is Status.PAUSED:
         fields.append(Field("Paused", f"{sub.pause_reason or 'a permanent error'}. Fix it, then {ctx.hint('daily resume')}."))
     if status.platform_pause is not None:
         fields.append(Field("Paused on this platform", f"{status.platform_pause.reason}. An admin fixes the bot's "
                             f"credentials, then {ctx.hint('daily resume')} (or restart the bot)."))
-    state = "paused" if sub.status.value == "paused" or status.platform_pause else "on"
+    state = "paused" if sub.status is Status.PAUSED or status.platform_pause else "on"
     return ctx.cards.card(f"Daily facts: {state}", fields=fields, kind=CardKind.DAILY)
 
 
 async def _preview_card(ctx: Context, service: DailyService):  # type: ignore[no-untyped-def]
     sub = await service.subscription(ctx.caller)
-    if sub is None or sub.status.value == "stopped":
+    if sub is None or sub.status is Status.STOPPED:
         raise _not_subscribed(ctx)
     fact_id = await service.preview(ctx.caller)
     fact = ctx.catalog.facts.get(fact_id or "")

@@ -32,7 +32,8 @@ from .clock import SYSTEM_CLOCK, Clock
 from .delivery import Permanent, Poster, PostOutcome, RetryAfter, Scope, Sent
 from .pacing import Pacer
 from .rotation import upcoming
-from .store import Delivery, Outcome, Store, Subscription
+from .records import Delivery, Outcome, Subscription
+from .store import Store
 
 log = logging.getLogger("cytobot.daily")
 

@@ -22,7 +22,8 @@ from .delivery import Poster
 from .rotation import left_in_cycle, upcoming
 from .schedule import zone as load_zone
 from .scheduler import Compose, Scheduler, SchedulerSettings
-from .store import Delivery, PlatformPause, Status, Store, Subscription
+from .records import Delivery, PlatformPause, Status, Subscription
+from .store import Store
 
 if TYPE_CHECKING:
     from ..engine import Engine
