@@ -46,7 +46,16 @@ class DailyComponent(Component):
         await self.daily.drain()
 
     async def close(self) -> None:
-        await self.daily.close(self.drain_seconds)
+        try:
+            await self.daily.close(self.drain_seconds)
+        finally:
+            for tracked in self.posters.values():  # a poster with its own connections releases them
+                closer = getattr(tracked.poster, "aclose", None)
+                if closer is not None:
+                    try:
+                        await closer()
+                    except Exception:
+                        log.exception("daily facts: closing the %s poster failed", tracked.platform)
 
 
 class TrackedPoster:
@@ -95,6 +104,11 @@ class FollowingPoster:
         self._poster = make(self._client)
         self.platform = self._poster.platform
         self.rate = self._poster.rate
+
+    async def aclose(self) -> None:
+        closer = getattr(self._poster, "aclose", None)
+        if closer is not None:
+            await closer()
 
     async def post(self, channel: str, reply: Reply, *, key: str) -> PostOutcome:
         client = self._client_now()
