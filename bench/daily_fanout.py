@@ -34,6 +34,9 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 
 from bot.daily.delivery import Permanent, Poster, RetryAfter, Sent
@@ -179,13 +182,56 @@ async def pace(poster: Poster, channels: Sequence[str], reply: Reply, deadline: 
 
 
 # --- mode "scheduler": the real core ---------------------------------------------------------
-async def run_scheduler(platform: str, poster: Poster, channels: Sequence[str], deadline: float) -> Counter[str]:
+class ShiftedClock:
+    """The system clock moved by `offset`, so N subscriptions can be due a second after start
+    without waiting for a real 09:00; time then runs at its real pace (pacing, leases)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self.offset
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+
+async def run_scheduler(platform: str, poster: Poster, channels: Sequence[str], deadline: float,
+                        engine: Any, db_url: str) -> tuple[Counter[str], dict[str, float]]:
+    """Seed one subscription per channel, all at the same local minute, then run the real
+    scheduler (store on SQLite) until every post has an outcome or the deadline passes."""
+    from bot.daily.scheduler import SchedulerSettings
+    from bot.daily.service import DailyFacts
+
+    clock = ShiftedClock()
+    facts = await DailyFacts.open(lambda: engine, {platform: poster}, url=db_url, clock=clock, settings=SchedulerSettings())
+    timings: dict[str, float] = {}
     try:
-        import bot.daily.scheduler  # noqa: F401
-    except ImportError:
-        raise SystemExit("bench.daily_fanout: --mode scheduler needs the daily core (bot/daily/scheduler.py), "
-                         "which this checkout does not have yet; use --mode posters") from None
-    raise SystemExit("bench.daily_fanout: the scheduler driver is not written yet")
+        due = (clock.now() + timedelta(minutes=2)).replace(second=0, microsecond=0)
+        seeding = time.perf_counter()
+        for i, channel in enumerate(channels):
+            await facts.store.subscribe(platform=platform, workspace="bench", channel=channel, at=due.time(), zone="UTC",
+                                        by="bench", now=clock.now(), seed=i)
+        timings["seeding"] = time.perf_counter() - seeding
+        clock.offset += due - clock.now() - timedelta(seconds=1)  # the minute starts in one second
+        timings["rss_seeded"] = resident_kib()[0]
+        await facts.start()
+        loop = asyncio.get_running_loop()
+        counts: dict[str, int] = {}
+        while loop.time() < deadline:
+            counts = await facts.store.counts()
+            finished = sum(v for k, v in counts.items() if k.startswith("deliveries.") and k != "deliveries.claimed")
+            if finished >= len(channels):
+                break
+            await asyncio.sleep(0.5)
+        timings["rss_peak_run"] = resident_kib()[1]
+        stats = dict(facts.scheduler.stats)
+    finally:
+        await facts.close(30)
+    return Counter({**{k: v for k, v in counts.items()}, **{f"scheduler.{k}": v for k, v in stats.items()}}), timings
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -216,11 +262,14 @@ async def one_platform(platform: str, n: int, limit: float, mode: str) -> dict[s
             rss_before, _ = resident_kib()
             started = time.perf_counter()
             deadline = asyncio.get_running_loop().time() + TIME_LIMIT
+            timings: dict[str, float] = {}
             if mode == "posters":
                 outcomes = await pace(poster, channels, reply, deadline)
             else:
-                outcomes = await run_scheduler(platform, poster, channels, deadline)
-            elapsed = time.perf_counter() - started
+                with TemporaryDirectory(prefix="cytobot-bench-") as tmp:
+                    outcomes, timings = await run_scheduler(platform, poster, channels, deadline, engine,
+                                                            f"sqlite:///{Path(tmp) / 'daily.db'}")
+            elapsed = time.perf_counter() - started - timings.get("seeding", 0.0)
             rss_after, rss_peak = resident_kib()
         finally:
             await close()
@@ -235,6 +284,7 @@ async def one_platform(platform: str, n: int, limit: float, mode: str) -> dict[s
         "misses": sum(1 for ch in channels if posted.get(ch, 0) == 0),
         "violations": stats["violations"], "nonce_hits": stats["nonce_hits"], "outcomes": dict(outcomes),
         "rss_before_mib": rss_before / 1024, "rss_after_mib": rss_after / 1024, "rss_peak_mib": rss_peak / 1024,
+        "seeding": timings.get("seeding"), "rss_seeded_mib": timings.get("rss_seeded", 0) / 1024,
     }
 
 
@@ -244,6 +294,9 @@ def report(r: dict[str, Any]) -> None:
     print(f"  duplicates {r['duplicates']} (goal 0), misses {r['misses']} (goal 0), 429s provoked {r['violations']}, "
           f"resends answered by nonce {r['nonce_hits']}")
     print(f"  outcomes {r['outcomes']}")
+    if r["seeding"] is not None:
+        print(f"  seeding {r['subscriptions']} subscriptions took {r['seeding']:.1f} s (not in the time above); "
+              f"resident memory once seeded, before the scheduler started: {r['rss_seeded_mib']:.1f} MiB")
     print(f"  resident memory: {r['rss_before_mib']:.1f} MiB before, {r['rss_after_mib']:.1f} MiB after, "
           f"peak {r['rss_peak_mib']:.1f} MiB")
 
