@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import logging
 import multiprocessing as mp
-import os
 import sys
 import time
 from collections import Counter
@@ -39,7 +38,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from bot.daily.delivery import Permanent, Poster, RetryAfter, Sent
+from bot.daily.delivery import Poster, RetryAfter
 from bot.reply import Reply
 
 SLACK_TOKEN = "xoxb-bench"
@@ -231,7 +230,7 @@ async def run_scheduler(platform: str, poster: Poster, channels: Sequence[str], 
         stats = dict(facts.scheduler.stats)
     finally:
         await facts.close(30)
-    return Counter({**{k: v for k, v in counts.items()}, **{f"scheduler.{k}": v for k, v in stats.items()}}), timings
+    return Counter({**counts, **{f"scheduler.{k}": v for k, v in stats.items()}}), timings
 
 
 # --- measuring -------------------------------------------------------------------------------
