@@ -52,7 +52,7 @@ def _serve_both(api_url: str, conn: "mp.connection.Connection") -> None:
             await respond(**fixed, response_type="ephemeral")
 
         ours = build_app(engine, token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=api_url)
-        servers = [await start_http(app, "127.0.0.1", 0) for app in (ours, bare)]
+        servers = [await start_http(app, "127.0.0.1", 0, signing_secret=SIGNING_SECRET) for app in (ours, bare)]
         conn.send([s.port for s in servers])
         await asyncio.get_running_loop().run_in_executor(None, conn.recv)
         for s in servers:

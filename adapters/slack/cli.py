@@ -89,7 +89,7 @@ async def run_socket_mode(engine: object, settings: Settings) -> None:
 async def run_http(engine: object, settings: Settings, host: str, port: int) -> None:
     """Serve POST /slack/events until cancelled."""
     app = build_app(engine, token=settings.bot_token, signing_secret=settings.signing_secret, api_url=settings.api_url, command=settings.command, roles=Roles(settings.admins))  # type: ignore[arg-type]
-    server = await start_http(app, host, port)
+    server = await start_http(app, host, port, signing_secret=settings.signing_secret or "")
     logging.getLogger("cytobot.slack").info("Slack HTTP mode listening on %s:%d/slack/events", host, server.port)
     try:
         await asyncio.Event().wait()

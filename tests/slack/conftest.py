@@ -59,7 +59,7 @@ class HttpBot:
 
 async def _serve(engine: Any, fake: FakeSlack) -> tuple[HttpServer, aiohttp.ClientSession]:
     app = build_app(engine, token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=fake.api_url)
-    server = await start_http(app, "127.0.0.1", 0)
+    server = await start_http(app, "127.0.0.1", 0, signing_secret=SIGNING_SECRET)
     return server, aiohttp.ClientSession(timeout=TIMEOUT)
 
 
