@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,9 +20,13 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.slack.app import DEFAULT_COMMAND, build_app, start_http
 from adapters.slack.caller import Roles, admin_ids
+from adapters.slack.socket_mode import Backoff, SocketModeConnection, TokenRefused
+from adapters.status import AdapterStatus
 
 DEFAULT_PORT = 3000
 DEFAULT_HOST = "0.0.0.0"
+# An app-level token: xapp-<version>-<app id>-<number>-<hex secret>, e.g. xapp-1-A0123ABCD-1234567890-0a1b2c...
+APP_TOKEN_SHAPE = re.compile(r"^xapp-[0-9]+-[A-Z0-9]+-[0-9]+-[0-9a-fA-F]+$")
 
 
 class ConfigError(ValueError):
@@ -55,6 +60,9 @@ class Settings:
                 raise ConfigError("SLACK_APP_TOKEN is not set (an app-level token starting with xapp-, scope connections:write); Socket Mode needs it")
             if not app_token.startswith("xapp-"):
                 raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+            if not APP_TOKEN_SHAPE.match(app_token):
+                raise ConfigError("SLACK_APP_TOKEN is malformed: an app-level token looks like xapp-1-A0123ABCD-1234567890-0a1b2c... "
+                                  "(copy all of it from Basic Information > App-Level Tokens)")
         command = env.get("CYTOBOT_SLACK_COMMAND", "").strip() or DEFAULT_COMMAND
         if not command.startswith("/") or len(command) < 2 or " " in command:
             raise ConfigError(f"CYTOBOT_SLACK_COMMAND must look like /crs (got {command!r})")
@@ -72,34 +80,46 @@ def configured(env: Mapping[str, str] | None = None) -> bool:
     )
 
 
-async def run_socket_mode(engine: object, settings: Settings) -> None:
-    """Connect over Socket Mode and stay connected until cancelled."""
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
+async def run_socket_mode(engine: object, settings: Settings, *, status: AdapterStatus | None = None,
+                          backoff: Backoff = Backoff()) -> None:
+    """Connect over Socket Mode and stay connected until cancelled, reconnecting with backoff.
+    Raises TokenRefused when Slack refuses SLACK_APP_TOKEN."""
     app = build_app(engine, token=settings.bot_token, signing_secret=None, api_url=settings.api_url, command=settings.command, roles=Roles(settings.admins))  # type: ignore[arg-type]
-    handler = AsyncSocketModeHandler(app, settings.app_token)
+    connection = SocketModeConnection(app, settings.app_token or "", backoff=backoff)
+    if status is not None:
+        status.watch(lambda: connection.connected, lambda: connection.problem)
+    why = "stopped"
     try:
-        await handler.connect_async()
-        logging.getLogger("cytobot.slack").info("Slack Socket Mode connected (%s)", settings.command)
-        await asyncio.Event().wait()
+        logging.getLogger("cytobot.slack").info("Slack Socket Mode connecting (%s)", settings.command)
+        await connection.run()
+    except TokenRefused as refused:
+        why = str(refused)
+        raise
     finally:
-        await handler.close_async()
+        if status is not None:
+            status.stopped(why)
+        await connection.close_async()
 
 
-async def run_http(engine: object, settings: Settings, host: str, port: int) -> None:
+async def run_http(engine: object, settings: Settings, host: str, port: int, *, status: AdapterStatus | None = None) -> None:
     """Serve POST /slack/events until cancelled."""
     app = build_app(engine, token=settings.bot_token, signing_secret=settings.signing_secret, api_url=settings.api_url, command=settings.command, roles=Roles(settings.admins))  # type: ignore[arg-type]
     server = await start_http(app, host, port, signing_secret=settings.signing_secret or "")
     logging.getLogger("cytobot.slack").info("Slack HTTP mode listening on %s:%d/slack/events", host, server.port)
+    if status is not None:
+        status.watch(lambda: True)  # listening is all HTTP mode needs; Slack comes to us
     try:
         await asyncio.Event().wait()
     finally:
+        if status is not None:
+            status.stopped()
         await server.close()
 
 
-async def serve(engine: object) -> None:
+async def serve(engine: object, *, status: AdapterStatus | None = None) -> None:
     """For `cytobot run`: Socket Mode if SLACK_APP_TOKEN is set, else HTTP mode on
-    CYTOBOT_SLACK_HOST:CYTOBOT_SLACK_PORT (default 0.0.0.0:3000)."""
+    CYTOBOT_SLACK_HOST:CYTOBOT_SLACK_PORT (default 0.0.0.0:3000). `status` (optional) tells
+    a readiness check whether Slack is connected and, if not, why."""
     from bot.engine import Engine
 
     env = os.environ
@@ -111,9 +131,9 @@ async def serve(engine: object) -> None:
         port_text = env.get("CYTOBOT_SLACK_PORT", "").strip() or str(DEFAULT_PORT)
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise ConfigError(f"CYTOBOT_SLACK_PORT must be a port number (got {port_text!r})")
-        await run_http(engine, settings, env.get("CYTOBOT_SLACK_HOST", "").strip() or DEFAULT_HOST, int(port_text))
+        await run_http(engine, settings, env.get("CYTOBOT_SLACK_HOST", "").strip() or DEFAULT_HOST, int(port_text), status=status)
     else:
-        await run_socket_mode(engine, settings)
+        await run_socket_mode(engine, settings, status=status)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -146,6 +166,9 @@ def main(argv: list[str]) -> int:
         asyncio.run(runner)
     except KeyboardInterrupt:
         return 0
+    except TokenRefused as e:
+        print(f"cytobot slack: {e}", file=sys.stderr)
+        return 2
     except SlackApiError as e:
         print(f"cytobot slack: Slack refused the connection: {e.response.get('error', e)} (check the tokens)", file=sys.stderr)
         return 2

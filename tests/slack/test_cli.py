@@ -6,7 +6,7 @@ import pytest
 
 from adapters.slack import cli
 
-GOOD = {"SLACK_BOT_TOKEN": "xoxb-1-abc", "SLACK_APP_TOKEN": "xapp-1-A1-abc", "SLACK_SIGNING_SECRET": "s3cret"}
+GOOD = {"SLACK_BOT_TOKEN": "xoxb-1-abc", "SLACK_APP_TOKEN": "xapp-1-A1-1-abc", "SLACK_SIGNING_SECRET": "s3cret"}
 
 
 @pytest.fixture
@@ -54,4 +54,4 @@ def test_settings_pick_up_command_and_api_url(env) -> None:
     import os
 
     s = cli.Settings.from_env(os.environ, http=False)
-    assert (s.command, s.api_url, s.app_token) == ("/cyto", "http://127.0.0.1:9/api", "xapp-1-A1-abc")
+    assert (s.command, s.api_url, s.app_token) == ("/cyto", "http://127.0.0.1:9/api", "xapp-1-A1-1-abc")

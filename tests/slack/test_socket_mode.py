@@ -66,7 +66,7 @@ async def test_serve_uses_socket_mode_from_the_environment_and_stops_cleanly(fak
     from adapters.slack import cli
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
-    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-A1-env")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-A1-2-e0")
     monkeypatch.setenv("SLACK_API_URL", fake.api_url.rstrip("/"))  # the trailing "/" is added for us
     monkeypatch.setenv("CYTOBOT_SLACK_COMMAND", "/cyto")
     task = asyncio.create_task(cli.serve(engine))
