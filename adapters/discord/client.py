@@ -279,4 +279,8 @@ def build_client(
     **client_kwargs: Any,
 ) -> CytobotClient:
     """The real discord.py client for `engine`; tests pass e.g. guild_ready_timeout=0.1."""
+    # discord.py warns at start-up that PyNaCl and davey are missing; they are for voice, which
+    # this bot never joins, so nobody can act on it. Switch off exactly those two warnings.
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
     return CytobotClient(engine, command_name=command_name, sync=sync, guild_id=guild_id, **client_kwargs)
