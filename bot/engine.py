@@ -20,7 +20,8 @@ from pathlib import Path
 from .cards import CardMaker
 from .catalog import Catalog
 from .commands import REGISTRY, Args, CommandSpec, Context, ParamKind, ParamSpec, UserError, command_names, context_args
-from .loader import content_dir_from_env, load_pack
+from .cache import load_catalog
+from .loader import content_dir_from_env
 from .normalize import clean_input, normalize, shorten
 from .reply import Action, ActionKind, CardKind, Field, Reply, Visibility
 from .request import CONSOLE, Caller, Request
@@ -73,8 +74,9 @@ class Engine:
 
     @classmethod
     def load(cls, directory: str | Path, **kwargs) -> Engine:
-        """Load the pack in `directory`; raises bot.loader.PackError if it is broken."""
-        return cls(Catalog(load_pack(directory)), **kwargs)
+        """Load the pack in `directory` (through the pack cache, `bot.cache`); raises
+        bot.loader.PackError if it is broken."""
+        return cls(load_catalog(directory), **kwargs)
 
     @classmethod
     def from_env(cls, **kwargs) -> Engine:
