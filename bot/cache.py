@@ -37,7 +37,7 @@ from pathlib import Path
 
 from .catalog import Catalog
 from .loader import load_pack
-from .reading import Budget, pack_files
+from .reading import Budget, pack_files, read_bytes
 
 log = logging.getLogger(__name__)
 
@@ -120,13 +120,9 @@ def _key(root: Path) -> bytes | None:
     digest.update(str(root.resolve()).encode() + b"\0")
     budget = Budget()
     for path, name in files:
-        try:
-            data = path.read_bytes() if path.stat().st_size <= budget.bytes else None
-        except OSError:
-            return None
+        data = read_bytes(path, name, problems, budget)  # the loader's own limits: no FIFO, no 3 GB file
         if data is None:
             return None
-        budget.bytes -= len(data)
         digest.update(f"{name}\0{len(data)}\0".encode())
         digest.update(hashlib.sha256(data).digest())
     return digest.digest()

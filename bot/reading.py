@@ -167,8 +167,9 @@ def read_file(path: Path, name: str, problems: list, budget: Budget) -> PackFile
     return None
 
 
-def _read_text(path: Path, name: str, problems: list, budget: Budget) -> str | None:
-    """The file's text, read no further than the limits (a growing file or a device stops there)."""
+def read_bytes(path: Path, name: str, problems: list, budget: Budget) -> bytes | None:
+    """The file's bytes, read no further than the limits (a growing file or a device stops
+    there; a FIFO is refused, never waited on)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
@@ -197,6 +198,13 @@ def _read_text(path: Path, name: str, problems: list, budget: Budget) -> str | N
             problems.append(PackProblem(name, None, f"file is larger than {MAX_FILE_BYTES:,} bytes: split it"))
         return None
     budget.bytes -= len(raw)
+    return raw
+
+
+def _read_text(path: Path, name: str, problems: list, budget: Budget) -> str | None:
+    raw = read_bytes(path, name, problems, budget)
+    if raw is None:
+        return None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -212,3 +212,10 @@ def test_switched_off(pack: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("CYTOBOT_CACHE_DIR", "off")
     load_catalog(pack)
     assert not (tmp_path / "xdg").exists()
+
+
+def test_a_fifo_in_the_pack_neither_hangs_nor_is_cached(pack: Path, where: Path) -> None:
+    os.mkfifo(pack / "pipe.yaml")
+    with pytest.raises(PackError, match="not a regular file"):
+        load_catalog(pack, cache_dir=where)
+    assert cache_files(where) == []
