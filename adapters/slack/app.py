@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.request_verification.async_request_verification import AsyncRequestVerification
@@ -285,6 +286,30 @@ class _UnusedTokenWarning(logging.Filter):
         return record.msg != warning_client_prioritized_and_token_skipped()
 
 
+class _OneLineHttpErrors(logging.Filter):
+    """aiohttp logs a request it cannot even parse (a bad request line, a control character in
+    a header) at ERROR with a traceback that quotes the offending bytes. Say it in one line
+    with the kind of error only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg, record.args = "refused a malformed HTTP request: %s (HTTP %s)", (type(error).__name__, error.code)
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+            if record.levelno > logging.INFO:  # aiohttp already says scanners' garbage at DEBUG
+                record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+def http_server_logger() -> logging.Logger:
+    """The logger for an aiohttp server facing the internet (`web.AppRunner(..., logger=...)`):
+    requests it cannot parse become one line without the request's bytes."""
+    server_log = logging.getLogger("cytobot.http")
+    if not any(isinstance(f, _OneLineHttpErrors) for f in server_log.filters):
+        server_log.addFilter(_OneLineHttpErrors())
+    return server_log
+
+
 def http_application(
     app: AsyncApp,
     signing_secret: str,
@@ -335,7 +360,8 @@ async def start_http(
     on_refused: Callable[[str], None] | None = None,
 ) -> HttpServer:
     """Serve the app over HTTP; port 0 picks a free port (tests, benchmarks)."""
-    runner = web.AppRunner(http_application(app, signing_secret, on_refused=on_refused), handle_signals=False, access_log=None)
+    runner = web.AppRunner(http_application(app, signing_secret, on_refused=on_refused), handle_signals=False,
+                           access_log=None, logger=http_server_logger())
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

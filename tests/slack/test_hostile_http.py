@@ -6,6 +6,7 @@ write about these requests is in what the tests search."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -155,3 +156,31 @@ async def test_the_bolt_app_itself_never_logs_a_refused_body(fake: Any, engine: 
     assert response.status == 401
     assert "FORGED" not in formatted(logs) and "\x1b" not in formatted(logs)
     assert len(refusals(logs)) == 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"POST /slack/events\x1b[2J HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\nX-Evil: a\x1b]0;pwned\x07b\r\nContent-Length: 5\r\n\r\nhello",
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\nX-Evil: FORGED\nInjected: 1\r\n\r\n",
+        b"PWNED\x1b[31m /slack/events HTTP/1.1\r\n\r\n",
+    ],
+    ids=["escape-in-path", "escape-in-header", "bare-newline-in-header", "bad-method"],
+)
+async def test_requests_http_cannot_parse_are_one_line_without_their_bytes(bot: Any, logs: Any, raw: bytes) -> None:
+    """Below Slack's checks: aiohttp itself would log these with a traceback quoting the bytes."""
+    port = int(bot.url.split(":")[2].split("/")[0])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(raw)
+        await writer.drain()
+        assert (await asyncio.wait_for(reader.read(64), 5)).startswith(b"HTTP/1.0 400")
+    finally:
+        writer.close()
+    await asyncio.sleep(0.05)
+    text = formatted(logs)
+    assert "\x1b" not in text and "pwned" not in text and "PWNED" not in text and "FORGED" not in text
+    assert "Traceback" not in text and not [r for r in logs.records if r.exc_info or r.levelno >= logging.WARNING]
+    [line] = [r.getMessage() for r in logs.records if r.name == "cytobot.http"]
+    assert line.startswith("refused a malformed HTTP request: ") and line.endswith("(HTTP 400)")
