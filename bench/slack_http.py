@@ -58,7 +58,9 @@ def _serve_both(api_url: str, conn: "mp.connection.Connection") -> None:
         ours = build_app(engine, token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=api_url)
         servers = [await start_http(app, "127.0.0.1", 0, signing_secret=SIGNING_SECRET) for app in (ours, bare)]
         conn.send([s.port for s in servers])
-        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+        loop = asyncio.get_running_loop()
+        while (await loop.run_in_executor(None, conn.recv)) == "cpu":
+            conn.send(time.process_time())  # CPU seconds this process (both servers) has used
         for s in servers:
             await s.close()
 
@@ -71,6 +73,7 @@ class Stats:
     done: list[float] = field(default_factory=list)
     seconds: float = 0.0
     errors: int = 0
+    cpu: float = 0.0  # server CPU seconds used during this app's rounds
 
     def line(self, name: str) -> str:
         n = len(self.done)
@@ -132,6 +135,11 @@ async def run(workers: int, per_worker: int, rounds: int) -> None:
         if not ready:
             raise RuntimeError("bot process did not start")
         ours_port, bare_port = ready
+
+        async def server_cpu() -> float:
+            parent.send("cpu")
+            return await asyncio.get_running_loop().run_in_executor(None, parent.recv)
+
         urls = {"bare": f"http://127.0.0.1:{bare_port}/slack/events", "cytobot": f"http://127.0.0.1:{ours_port}/slack/events"}
         stats = {name: Stats() for name in urls}
         ids = itertools.count()
@@ -145,12 +153,15 @@ async def run(workers: int, per_worker: int, rounds: int) -> None:
                 order = list(urls.items()) if number % 2 == 0 else list(reversed(urls.items()))
                 this = {name: Stats() for name in urls}
                 for name, url in order:
+                    before = await server_cpu()
                     await _round(url, fake, session, workers, per_worker, ids, this[name])
+                    this[name].cpu = await server_cpu() - before
                 for name in urls:
                     stats[name].ack += this[name].ack
                     stats[name].done += this[name].done
                     stats[name].seconds += this[name].seconds
                     stats[name].errors += this[name].errors
+                    stats[name].cpu += this[name].cpu
                 if this["bare"].rate():
                     pairs.append(this["cytobot"].rate() / this["bare"].rate())
         print(f"Slack HTTP mode, /crs compare severity: {workers} workers x {per_worker} requests x {rounds} rounds per app, loopback")
@@ -158,6 +169,9 @@ async def run(workers: int, per_worker: int, rounds: int) -> None:
             print(s.line(name))
         ratio = stats["cytobot"].rate() / stats["bare"].rate() if stats["bare"].rate() else float("nan")
         print(f"per-round ratios: {' '.join(f'{r:.2f}' for r in pairs)}; median {statistics.median(pairs):.2f}")
+        per = {name: 1e6 * s.cpu / len(s.done) if s.done else float("nan") for name, s in stats.items()}
+        print(f"server CPU per request: bare {per['bare']:.0f} us, cytobot {per['cytobot']:.0f} us "
+              f"(bare/cytobot = {per['bare'] / per['cytobot']:.2f}, the throughput ratio a CPU-bound server would reach)")
         print(f"throughput ratio cytobot/bare = {ratio:.2f} (goal >= 0.95)")
     finally:
         parent.send("stop")

@@ -218,20 +218,22 @@ class _CountingLoader(_SafeLoader):  # type: ignore[misc, valid-type]
     libyaml composes the whole node tree before anything else sees it; counting in
     `resolve`, which it calls for every untagged node, bounds that tree's memory."""
 
-    def __init__(self, text: str, allowed: int):
+    def __init__(self, text: str, budget: Budget):
         super().__init__(text)
-        self.allowed = allowed
+        self.allowed = min(MAX_NODES, budget.nodes)
+        self.too_many = (f"file holds more than {MAX_NODES:,} keys and values: split it" if self.allowed == MAX_NODES
+                         else f"the pack holds more than {MAX_PACK_NODES:,} keys and values in all: make it smaller")
         self.count = 0
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         self.count += 1
         if self.count > self.allowed:
-            raise _Refused(None, f"file holds more than {self.allowed:,} keys and values: split it")
+            raise _Refused(None, self.too_many)
         return super().resolve(kind, value, implicit)
 
 
 def _parse(text: str, name: str, problems: list, budget: Budget) -> PackFileText | None:
-    loader = _CountingLoader(text, min(MAX_NODES, budget.nodes))
+    loader = _CountingLoader(text, budget)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -242,7 +244,7 @@ def _parse(text: str, name: str, problems: list, budget: Budget) -> PackFileText
             check_aliases="*" in text,
         )
         walk.visit(node, ())
-        budget.nodes -= max(walk.count, loader.count)
+        budget.nodes = max(0, budget.nodes - max(walk.count, loader.count))
         data = loader.construct_document(node)
     finally:
         loader.dispose()

@@ -192,3 +192,12 @@ def test_a_flood_of_problems_is_listed_up_to_a_limit(pack: Path) -> None:
     problems = problems_of(pack)
     assert len(problems) == 201
     assert problems[-1].message.startswith("... and ") and "more problems" in problems[-1].message
+
+
+def test_the_whole_pack_has_a_value_budget_too(pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.reading as reading
+
+    monkeypatch.setattr(reading, "MAX_PACK_NODES", 150)  # the mini pack holds about 130 keys and values
+    (pack / "zz.yaml").write_text("sources:\n" + "".join(f"  - {{id: s{i}, title: T, citation: C}}\n" for i in range(20)))
+    messages = {p.message for p in problems_of(pack)}
+    assert "the pack holds more than 150 keys and values in all: make it smaller" in messages
