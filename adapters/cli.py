@@ -67,7 +67,7 @@ def cmd_content_check(directory: str | None) -> int:
     print(
         f"ok: {pack.info.name} v{pack.info.version} ({path}): {len(pack.files)} files, {len(pack.topics)} topics, "
         f"{sections} sections, {len(pack.comparisons)} comparisons, {aspects} aspects, {len(pack.facts)} facts, "
-        f"{len(pack.sources)} sources"
+        f"{len(pack.sources)} sources, {len(pack.scales)} grading scales"
     )
     return 0
 

@@ -1,4 +1,5 @@
-"""Core benchmark: command latency, search on a 10,000-topic pack, pack load, `cytobot ask help`.
+"""Core benchmark: command latency (lookups and grading), search on a 10,000-topic pack, pack load,
+`cytobot ask help`.
 
 Run: .venv/bin/python -m bench.core   (prints numbers; never part of the test suite)
 Targets (issue 2): command p99 < 1 ms on the bundled pack; search p99 < 5 ms on 10k topics;
@@ -105,6 +106,9 @@ def main() -> None:
         "search cytokine storm therapy": "search cytokine storm therapy",
         "fact today": "fact today",
         "fact random": "fact",
+        "grade crs (4 answers)": "grade crs fever=no hypotension=vasopressor hypoxia=high-flow treated=yes",
+        "grade icans (5 answers)": "grade icans ice=8 consciousness=voice seizure=rapid motor=none edema=focal",
+        "grade (explains both scales)": "grade",
     }
     print("\nin-process command latency, bundled pack (2000 runs each):")
     for label, line in cases.items():

@@ -1,15 +1,22 @@
-"""Builders of neutral cards from pack content. Platform-free: renderers do the rest."""
+"""Builders of neutral cards from pack content. Platform-free: renderers do the rest.
+
+The footer of every card is derived here, in one place: the sources of the entities the card
+shows, plus every source cited in its text (title, body, fields, table). Commands say what
+they show; they never hand-list a footer.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from .catalog import Catalog
+from .citations import cited_keys, note_sources, sources_of
 from .normalize import shorten
 from .reply import Card, CardKind, Field, Footer, SourceRef, Table
 from .schema import Note
 
-SOURCE_LABEL = 70
+SOURCE_LABEL = 80  # the seed article's own heading is 74 characters
+__all__ = ["CardMaker", "note_sources"]  # note_sources: kept here for the commands that import it from cards
 
 
 class CardMaker:
@@ -32,24 +39,29 @@ class CardMaker:
         fields: Iterable[Field] = (),
         table: Table | None = None,
         kind: CardKind,
-        sources: Iterable[str] = (),
+        sources: Iterable[object] = (),
         subtitle: str = "",
     ) -> Card:
+        """`sources`: what the card shows (topics, sections, aspects, facts, notes, search
+        documents) or plain source ids; the footer lists their sources and every citation
+        found in the card's own text."""
+        fields = tuple(fields)
+        shown = [title, subtitle, body, *(part for f in fields for part in (f.name, f.value))]
+        if table is not None:
+            shown += [cell for row in (table.headers, *table.rows) for cell in row]
+        ids = [sid for item in sources for sid in sources_of(item)]  # type: ignore[arg-type]
+        ids += [key for text in shown for key in cited_keys(text)]
         return Card(
             title=title,
             body=body,
-            fields=tuple(fields),
+            fields=fields,
             table=table,
             kind=kind,
             subtitle=subtitle,
-            footer=self.footer(sources),
+            footer=self.footer(ids),
         )
 
     @staticmethod
     def note_fields(notes: Iterable[Note]) -> list[Field]:
-        """Cited notes where the seed article is imprecise: shown with their citation keys."""
+        """Cited notes where the seed article is imprecise: labelled with their citation keys."""
         return [Field(f"Note [{', '.join(n.sources)}]", n.text) for n in notes]
-
-
-def note_sources(notes: Iterable[Note]) -> list[str]:
-    return [s for n in notes for s in n.sources]

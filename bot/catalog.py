@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from .citations import Cited, sources_of
+from .grading import Grader
 from .loader import Pack
 from .matcher import Matcher
-from .schema import Aspect, Comparison, Fact, Section, Source, Topic
+from .schema import Aspect, Comparison, Fact, Scale, Section, Source, Topic
 from .search import Document, SearchIndex
 
 
@@ -22,6 +24,9 @@ class Catalog:
         self.comparison_names: Matcher[Comparison] = Matcher((c, c.id, (*c.aliases, c.title)) for c in pack.comparisons)
         self.fact_names: Matcher[Fact] = Matcher((f, f.id, ()) for f in pack.facts)
         self.source_names: Matcher[Source] = Matcher((s, s.id, (s.title,)) for s in pack.sources.values())
+        self.scales: dict[str, Scale] = {s.id: s for s in pack.scales}
+        self.scale_names: Matcher[Scale] = Matcher((s, s.id, (*s.aliases, s.name, s.title)) for s in pack.scales)
+        self.graders: dict[str, Grader] = {s.id: Grader(s) for s in pack.scales}
         self._sections = {t.id: Matcher((s, s.id, (*s.aliases, s.title)) for s in t.sections) for t in pack.topics}
         self._aspects = {c.id: Matcher((a, a.id, (*a.aliases, a.title)) for a in c.aspects) for c in pack.comparisons}
 
@@ -51,6 +56,7 @@ class Catalog:
         with_sections = topic if topic and topic.sections else next((t for t in self.topics.values() if t.sections), None)
         fact = next(iter(self.facts.values()), None)
         source = next(iter(self.sources.values()), None)
+        scale = next(iter(self.scales.values()), None)
         return {
             "topic": (topic.aliases[0] if topic and topic.aliases else topic.id if topic else "<name>"),
             "section": f"{with_sections.id} {with_sections.sections[0].id}" if with_sections else "<name> <section>",
@@ -58,22 +64,30 @@ class Catalog:
             "pair": f"{comparison.left} {comparison.right}" if comparison else "<left> <right>",
             "word": (fact.tags[0] if fact else topic.id if topic else "<word>"),
             "source": source.id if source else "<id>",
+            "grading": f"{scale.id} {scale.example}" if scale else "<scale> <key>=<value>",
         }
 
     @cached_property
     def search_index(self) -> SearchIndex:
-        """Built on first search, so one-shot commands such as `ask help` never pay for it."""
+        """Built on first search, so one-shot commands such as `ask help` never pay for it.
+
+        Each document carries the sources of what it holds, so a search card can cite them."""
         docs: list[Document] = []
         for t in self.topics.values():
-            docs.append(Document("topic", t.title, t.summary, f"topic {t.id}", " ".join((*t.aliases, *t.tags))))
+            docs.append(Document("topic", t.title, t.summary, f"topic {t.id}", " ".join((*t.aliases, *t.tags)), _cites(t)))
             for s in t.sections:
                 text = " ".join((s.body, *(n.text for n in s.notes)))
-                docs.append(Document("section", f"{t.title}: {s.title}", text, f"topic {t.id} {s.id}", " ".join(s.aliases)))
+                docs.append(Document("section", f"{t.title}: {s.title}", text, f"topic {t.id} {s.id}", " ".join(s.aliases), _cites(s, t)))
         for c in self.comparisons.values():
             left, right = self.topics[c.left].title, self.topics[c.right].title
             for a in c.aspects:
                 text = " ".join((f"{left}: {a.left}", f"{right}: {a.right}", *(n.text for n in a.notes)))
-                docs.append(Document("aspect", f"{c.title}: {a.title}", text, f"compare {c.left} {c.right} {a.id}", " ".join(a.aliases)))
+                docs.append(Document("aspect", f"{c.title}: {a.title}", text, f"compare {c.left} {c.right} {a.id}", " ".join(a.aliases), _cites(a, c)))
         for f in self.facts.values():
-            docs.append(Document("fact", f"Fact {f.id}", f.text, f"fact {f.id}", " ".join(f.tags)))
+            text = " ".join((f.text, *(n.text for n in f.notes)))
+            docs.append(Document("fact", f"Fact {f.id}", text, f"fact {f.id}", " ".join(f.tags), _cites(f)))
         return SearchIndex(docs)
+
+
+def _cites(item: Cited, parent: Topic | Comparison | None = None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(sources_of(item, parent)))

@@ -16,11 +16,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .citations import cited_keys
+from .grading import check_scale
 from .normalize import normalize
 from .reading import Budget, PackProblem, Path_, pack_files, read_file
 from .reading import PackFileText as _File
 from .reading import type_name as _type_name
-from .schema import Comparison, Fact, PackFile, PackInfo, Source, Topic
+from .schema import Comparison, Fact, PackFile, PackInfo, Scale, Source, Topic
 
 __all__ = ["Pack", "PackError", "PackProblem", "bundled_content_dir", "content_dir_from_env", "load_pack"]
 
@@ -50,6 +52,7 @@ class Pack:
     comparisons: tuple[Comparison, ...]
     facts: tuple[Fact, ...]
     files: tuple[str, ...] = field(default=())
+    scales: tuple[Scale, ...] = field(default=())
 
 
 def bundled_content_dir() -> Path:
@@ -101,6 +104,13 @@ def _describe(err: dict[str, Any], data: Any) -> str:
         return f"{prefix}: '{value}' is not a valid id: use lowercase letters, digits and hyphens (e.g. 'il-6')"
     if kind == "too_short":
         return f"{prefix}: needs at least {ctx.get('min_length', 1)} item(s)"
+    if kind == "too_long":
+        return f"{prefix}: has {ctx.get('actual_length')} items; the limit is {ctx.get('max_length')}: remove some"
+    if kind == "int_type":
+        return f"{prefix}: expected a whole number, got {_type_name(value)}{f' ({value!r})' if isinstance(value, (str, float)) else ''}"
+    if kind in {"greater_than_equal", "less_than_equal"}:
+        bound = f"at least {ctx.get('ge')}" if kind == "greater_than_equal" else f"at most {ctx.get('le')}"
+        return f"{prefix}: {value} is impossible here: it must be {bound}"
     if kind in {"string_type", "tuple_type", "list_type", "model_type", "model_attributes_type", "dict_type"}:
         expected = {
             "string_type": "text",
@@ -117,10 +127,18 @@ def _describe(err: dict[str, Any], data: Any) -> str:
     return f"{prefix}: {err['msg']}"
 
 
+def _echo_of_item_error(err: dict[str, Any], errors: list[dict[str, Any]]) -> bool:
+    """A list whose only item is wrong is also "too short": say only what is wrong with the item."""
+    if err["type"] != "too_short":
+        return False
+    loc = tuple(err["loc"])
+    return any(len(other["loc"]) > len(loc) and tuple(other["loc"][: len(loc)]) == loc for other in errors)
+
+
 def _owner_id(data: Any, loc: tuple[Any, ...]) -> str | None:
     """Name the innermost entity with an id along `loc`, so messages say which topic etc."""
     names = {"topics": "topic", "sources": "source", "comparisons": "comparison", "facts": "fact",
-             "sections": "section", "aspects": "aspect"}
+             "sections": "section", "aspects": "aspect", "scales": "scale", "domains": "domain", "values": "value"}
     found: list[str] = []
     node = data
     for i, part in enumerate(loc):
@@ -156,8 +174,10 @@ def load_pack(directory: str | os.PathLike[str]) -> Pack:
         try:
             parsed.append((f, PackFile.model_validate(f.data)))
         except ValidationError as exc:
-            for err in exc.errors():
-                problems.append(PackProblem(name, f.line(tuple(err["loc"])), _describe(err, f.data)))
+            errors = exc.errors()
+            for err in errors:
+                if not _echo_of_item_error(err, errors):
+                    problems.append(PackProblem(name, f.line(tuple(err["loc"])), _describe(err, f.data)))
 
     if problems:
         # Cross-file checks would only repeat these (a rejected sources.yaml leaves every citation dangling).
@@ -203,12 +223,15 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
     topics: list[Topic] = []
     comparisons: list[Comparison] = []
     facts: list[Fact] = []
+    scales: list[Scale] = []
     refs: list[tuple[str, str, int | None, str]] = []  # (source id, file, line, who)
     topic_refs: list[tuple[str, str, int | None, str]] = []
+    cited_in_text: list[tuple[str, _File, Path_]] = []
 
     source_ids = _Registry("source id", problems)
     names = _Registry("name", problems)  # ids and aliases of topics and comparisons share one namespace
     fact_ids = _Registry("fact id", problems)
+    scale_names = _Registry("scale name", problems)
 
     for f, pf in parsed:
         if pf.pack is not None:
@@ -236,9 +259,19 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
             _check_children(f, at, "aspects", c.aspects, owner, problems, refs)
             comparisons.append(c)
         for i, fact in enumerate(pf.facts):
-            fact_ids.add(fact.id, fact.id, f.name, f.line(("facts", i, "id")), f"fact '{fact.id}'")
-            refs.append((fact.source, f.name, f.line(("facts", i, "source")), f"fact '{fact.id}'"))
+            who = f"fact '{fact.id}'"
+            fact_ids.add(fact.id, fact.id, f.name, f.line(("facts", i, "id")), who)
+            refs.append((fact.source, f.name, f.line(("facts", i, "source")), who))
+            refs += _note_refs(f, ("facts", i), fact.notes, who)
             facts.append(fact)
+        for i, scale in enumerate(pf.scales):
+            refs += _check_scale(scale_names, f, ("scales", i), scale, problems)
+            scales.append(scale)
+        cited_in_text += _text_refs(f)
+
+    # Where an in-text citation is named only for the ones that fail: naming costs a walk.
+    refs += [(key, f.name, f.line(path), f"{_owner_id(f.data, path) or _dotted(path)} (in its text)")
+             for key, f, path in cited_in_text if key not in sources]
 
     for sid, file, line, who in refs:
         if sid not in sources:
@@ -257,7 +290,8 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
         )
     if "not medical advice" not in info.disclaimer.casefold() and "not advice" not in info.disclaimer.casefold():
         problems.append(PackProblem(info_at, info_lines["disclaimer"], "disclaimer must say the text is 'not medical advice' (or 'not advice')"))
-    return Pack(root, info, sources, tuple(topics), tuple(comparisons), tuple(facts), tuple(f.name for f, _ in parsed))
+    return Pack(root, info, sources, tuple(topics), tuple(comparisons), tuple(facts), tuple(f.name for f, _ in parsed),
+                tuple(scales))
 
 
 def _register(registry: _Registry, f: _File, at: Path_, entity: Any, owner: str) -> list[tuple[str, str, int | None, str]]:
@@ -278,6 +312,43 @@ def _check_children(
         path = at + (key, i)
         who = f"{key[:-1]} '{child.id}' of {owner}"
         refs += _register(local, f, path, child, who)
-        for n, note in enumerate(child.notes):
-            refs += [(s, f.name, f.line(path + ("notes", n, "sources", k)), who) for k, s in enumerate(note.sources)]
+        refs += _note_refs(f, path, child.notes, who)
 
+
+def _note_refs(f: _File, path: Path_, notes: Iterable[Any], who: str) -> list[tuple[str, str, int | None, str]]:
+    return [(s, f.name, f.line(path + ("notes", n, "sources", k)), who) for n, note in enumerate(notes) for k, s in enumerate(note.sources)]
+
+
+def _text_refs(f: _File) -> list[tuple[str, _File, Path_]]:
+    """In-text citations ("[lee19]") anywhere but in `sources`, so each must name a defined source."""
+    found: list[tuple[str, _File, Path_]] = []
+
+    def walk(value: Any, path: Path_) -> None:
+        if isinstance(value, str):
+            if "[" in value:
+                found.extend((key, f, path) for key in cited_keys(value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, path + (str(key),))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, path + (index,))
+
+    for key, value in f.data.items():
+        if key != "sources":
+            walk(value, (str(key),))
+    return found
+
+
+def _check_scale(
+    registry: _Registry, f: _File, at: Path_, scale: Scale, problems: list[PackProblem]
+) -> list[tuple[str, str, int | None, str]]:
+    """A grading scale: its names unique among scales, its data consistent; return its citations."""
+    owner = f"scale '{scale.id}'"
+    refs = _register(registry, f, at, scale, owner)
+    for path, message in check_scale(scale):
+        problems.append(PackProblem(f.name, f.line(at + path), f"{_dotted(at + path)} (in {owner}): {message}"))
+    refs += _note_refs(f, at, scale.notes, owner)
+    if scale.requires is not None:
+        refs += [(s, f.name, f.line(at + ("requires", "sources", k)), owner) for k, s in enumerate(scale.requires.sources)]
+    return refs

@@ -13,8 +13,10 @@ Rules, each refused with one problem line naming the file:
   ConfigMap volumes link files that way); only regular files; at most MAX_FILES files and
   MAX_PACK_BYTES together.
 - each file: at most MAX_FILE_BYTES of UTF-8, one YAML document read with the safe loader,
-  at most MAX_NODES values and MAX_DEPTH levels of nesting, no aliases (`*name`), and no
-  control characters or bidirectional overrides in any key or value.
+  at most MAX_NODES keys and values counted as expanded (YAML aliases, `*name`, count each
+  time they are used, so an alias bomb stops there), no alias that contains itself, at most
+  MAX_DEPTH levels of nesting, and no control characters or bidirectional overrides in any
+  key or value.
 """
 
 from __future__ import annotations
@@ -240,15 +242,17 @@ def _parse(text: str, name: str, problems: list, budget: Budget) -> PackFileText
             problems.append(PackProblem(name, None, "file is empty: add a mapping such as `topics:` or delete the file"))
             return None
         walk = _Walk(
+            allowed=loader.allowed,
+            too_many=loader.too_many,
             check_text=UNSAFE_TEXT.search(text) is not None or "\\" in text,  # escapes such as "\e" make controls
-            check_aliases="*" in text,
+            aliases="*" in text,
         )
         walk.visit(node, ())
         budget.nodes = max(0, budget.nodes - max(walk.count, loader.count))
         data = loader.construct_document(node)
     finally:
         loader.dispose()
-    for key, line in walk.duplicates:
+    for key, line in dict.fromkeys(walk.duplicates):  # once, even when an alias repeats the mapping
         problems.append(PackProblem(name, line, f"duplicate key '{key}': each key may appear once in a mapping"))
     if not isinstance(data, dict):
         problems.append(PackProblem(name, 1, f"top level must be a mapping (e.g. `topics:`), not {type_name(data)}"))
@@ -257,14 +261,22 @@ def _parse(text: str, name: str, problems: list, budget: Budget) -> PackFileText
 
 
 class _Walk:
-    """One pass over the node tree: line numbers, duplicate keys, and the structural limits."""
+    """One pass over the node tree as the data will be: line numbers, duplicate keys, and the
+    structural limits.
 
-    def __init__(self, *, check_text: bool, check_aliases: bool):
+    An alias (`*name`) is the anchored node itself, met again: the walk goes through it again,
+    so what it expands to counts against the file's values. A few hundred bytes of nested
+    aliases (a "billion laughs") therefore stop at MAX_NODES, before anything is built from them."""
+
+    def __init__(self, *, allowed: int, too_many: str, check_text: bool, aliases: bool):
         self.lines: dict[Path_, int] = {}
         self.duplicates: list[tuple[str, int]] = []
         self.count = 0
+        self.allowed = allowed
+        self.too_many = too_many
         self.check_text = check_text
-        self.seen: set[int] | None = set() if check_aliases else None
+        self.aliases = aliases
+        self.open: set[int] = set()  # ids of the collections being walked: one met again is a loop
 
     def visit(self, node: yaml.Node, path: Path_, at: int | None = None) -> None:
         """`at`: the line where the node is used (an alias shares its anchor's marks, so the
@@ -272,35 +284,41 @@ class _Walk:
         line = node.start_mark.line + 1
         if len(path) > MAX_DEPTH:
             raise _Refused(line, f"nested more than {MAX_DEPTH} levels deep: flatten it")
-        self._count(node, at or line)
-        self.lines[path] = line
+        self._count(at or line)
+        self.lines.setdefault(path, line)
+        if isinstance(node, yaml.ScalarNode):
+            self._check(node)
+            return
+        if self.aliases:
+            if id(node) in self.open:
+                raise _Refused(at or line, "a YAML alias (*name) refers to a list or mapping that contains it: "
+                                           "write the value out")
+            self.open.add(id(node))
         if isinstance(node, yaml.MappingNode):
             keys: set[str] = set()
             for key_node, value_node in node.value:
                 key_line = key_node.start_mark.line + 1
                 if not isinstance(key_node, yaml.ScalarNode):
                     raise _Refused(key_line, "a mapping key must be plain text, not a list or mapping")
-                self._count(key_node, key_line)
+                self._count(key_line)
                 self._check(key_node)
                 key = str(key_node.value)
                 if key in keys:
                     self.duplicates.append((key, key_line))
                 keys.add(key)
                 self.visit(value_node, path + (key,), key_line)
-        elif isinstance(node, yaml.SequenceNode):
+        else:
             for index, item in enumerate(node.value):
                 self.visit(item, path + (index,), line)
-        else:
-            self._check(node)
+        self.open.discard(id(node))
 
-    def _count(self, node: yaml.Node, line: int) -> None:
+    def _count(self, line: int) -> None:
         self.count += 1
-        if self.seen is not None:
-            # libyaml hands back the anchored node itself for `*name`: meeting a node twice is an alias.
-            if id(node) in self.seen:
-                raise _Refused(line, "YAML aliases (*name) are not allowed in a pack: write the value out "
-                                     "(aliases let a few lines expand to gigabytes)")
-            self.seen.add(id(node))
+        if self.count > self.allowed:
+            if self.aliases:
+                raise _Refused(line, f"file expands to more than {self.allowed:,} keys and values through its "
+                                     "YAML aliases (*name): use fewer aliases or write the values out")
+            raise _Refused(line, self.too_many)
 
     def _check(self, node: yaml.Node) -> None:
         if self.check_text and isinstance(node.value, str):

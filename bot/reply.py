@@ -26,6 +26,11 @@ class SourceRef:
     label: str
     url: str | None = None
 
+    @property
+    def display(self) -> str:
+        """"[lee19] ASTCT consensus grading…": the key the card's text cites, then the title."""
+        return f"[{self.id}] {self.label}"
+
 
 @dataclass(frozen=True, slots=True)
 class Footer:
@@ -57,6 +62,7 @@ class CardKind(str, Enum):
     COMPARISON = "comparison"
     SEARCH = "search"
     FACT = "fact"
+    GRADE = "grade"
     LIST = "list"
     SOURCES = "sources"
     HELP = "help"
@@ -89,7 +95,7 @@ class Card:
             parts.append(" | ".join(self.table.headers))
             parts.extend(" | ".join(row) for row in self.table.rows)
         if self.footer.sources:
-            parts.append("Sources: " + "; ".join(s.label for s in self.footer.sources))
+            parts.append("Sources: " + "; ".join(s.display for s in self.footer.sources))
         parts.append(self.footer.disclaimer)
         return "\n".join(parts)
 

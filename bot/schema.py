@@ -2,7 +2,8 @@
 
 A pack is a directory of YAML files. Each file is a mapping with any of the top-level keys
 of `PackFile`; the loader merges the files and then checks what spans files (duplicate ids
-and aliases, references to sources, topics and the default comparison).
+and aliases, references to sources, topics and the default comparison). Grading scales
+(`scales`) are checked further by `bot.grading.check_scale`.
 
 Limits on text lengths keep every card inside what Slack and Discord accept once rendered.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 
@@ -27,6 +28,17 @@ MAX_ASPECT_CELL = 400
 MAX_FACT = 200
 MAX_CITATION = 400
 MAX_DISCLAIMER = 400
+MAX_CRITERION = 200
+MAX_QUESTION = 100  # a domain's question is a Discord option description: at most 100 characters
+MAX_EXAMPLE = 300
+MAX_SCALE_GRADE = 10
+MAX_DOMAIN_VALUES = 25  # Discord offers at most 25 choices per option
+MAX_SCALE_DOMAINS = 20  # Discord allows 25 options per subcommand; one is `public`
+# Discord names subcommands and options with at most 32 characters; scales and domains become both.
+OptionId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=ID_PATTERN)]
+# Words a scale's domains may not be called: the grade command's own arguments and the
+# `public` word every command takes.
+RESERVED_DOMAIN_IDS = frozenset({"scale", "answers", "public"})
 
 
 def text(max_length: int) -> type[str]:
@@ -102,10 +114,68 @@ class Comparison(Strict):
 
 
 class Fact(Strict):
+    """A short statement served alone (fact of the day, `fact`): its notes travel with it."""
+
     id: Id
     text: text(MAX_FACT)  # type: ignore[valid-type]
     tags: tuple[Tag, ...] = Field(min_length=1)
     source: Id
+    notes: tuple[Note, ...] = ()
+
+
+class ScaleValue(Strict):
+    """One accepted answer of a domain, and the grade it contributes (0: none)."""
+
+    id: Id
+    aliases: tuple[Alias, ...] = ()
+    grade: Annotated[StrictInt, Field(ge=0, le=MAX_SCALE_GRADE)]
+    criterion: text(MAX_CRITERION)  # type: ignore[valid-type]
+
+
+class Domain(Strict):
+    """One question of a grading scale (fever, hypotension, ICE score, ...).
+
+    With `default` the domain is optional: that answer is assumed when none is given, and the
+    card says what a different answer would change."""
+
+    id: OptionId
+    title: Title
+    aliases: tuple[Alias, ...] = ()
+    question: text(MAX_QUESTION)  # type: ignore[valid-type]
+    values: tuple[ScaleValue, ...] = Field(min_length=2, max_length=MAX_DOMAIN_VALUES)
+    default: Id | None = None
+
+
+class Condition(Strict):
+    """Holds when the answer to `domain` is one of `values`."""
+
+    domain: Id
+    values: tuple[Id, ...] = Field(min_length=1)
+
+
+class Requirement(Strict):
+    """What must hold for the condition to be present at all (CRS: fever, or treatment that can
+    mask it). When none of `any_of` holds, the answer is "No <name>" whatever else was given."""
+
+    any_of: tuple[Condition, ...] = Field(min_length=1)
+    text: text(MAX_NOTE)  # type: ignore[valid-type]
+    sources: tuple[Id, ...] = Field(min_length=1)
+
+
+class Scale(Strict):
+    """A grading scale as data: the grade is the most severe contribution of its domains."""
+
+    id: OptionId
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    title: Title
+    aliases: tuple[Alias, ...] = ()
+    summary: text(MAX_SUMMARY)  # type: ignore[valid-type]
+    top_grade: Annotated[StrictInt, Field(ge=1, le=MAX_SCALE_GRADE)]
+    domains: tuple[Domain, ...] = Field(min_length=1, max_length=MAX_SCALE_DOMAINS)
+    requires: Requirement | None = None
+    example: text(MAX_EXAMPLE)  # type: ignore[valid-type]  # answers as typed: "fever=yes hypotension=fluids"
+    notes: tuple[Note, ...] = ()
+    sources: tuple[Id, ...] = Field(min_length=1)
 
 
 class PackFile(Strict):
@@ -116,3 +186,4 @@ class PackFile(Strict):
     topics: tuple[Topic, ...] = ()
     comparisons: tuple[Comparison, ...] = ()
     facts: tuple[Fact, ...] = ()
+    scales: tuple[Scale, ...] = ()

@@ -51,6 +51,7 @@ class Document:
     text: str  # shown in snippets
     command: str  # the canonical command that opens it
     extra: str = ""  # indexed but never shown (aliases, tags)
+    sources: tuple[str, ...] = ()  # what the text draws on, for the footer of a card that shows it
 
 
 @dataclass(frozen=True, slots=True)

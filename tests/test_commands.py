@@ -170,7 +170,7 @@ def test_search_ranks_and_snippets(engine: Engine) -> None:
 
 def test_search_finds_words_from_each_kind(engine: Engine) -> None:
     assert any("fact" in f.value for f in engine.execute("search tocilizumab approved").cards[0].fields)
-    assert "compare" in engine.execute("search life-threatening severity").cards[0].fields[0].value
+    assert any("compare" in f.value for f in engine.execute("search life-threatening severity").cards[0].fields)
 
 
 def test_search_tolerates_typos_and_prefixes(engine: Engine) -> None:

@@ -37,6 +37,10 @@ def markup_pack(tmp_path: Path) -> Path:
         assert old in text
         text = text.replace(old, new)
     topics.write_text(text)
+    # "[bold]" is also how the pack cites a source with id "bold": define those, so the pack is valid.
+    with (root / "sources.yaml").open("a") as sources:
+        for key in ("bold", "i", "red"):
+            sources.write(f"  - id: {key}\n    title: Source {key}\n    citation: Author. A source called {key}. 2020.\n")
     return root
 
 

@@ -101,6 +101,12 @@ CASES = [
 
 @pytest.mark.parametrize(("mutate", "file", "line_text", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_malformed_pack_is_refused_with_file_line_and_fix(pack: Path, mutate, file, line_text, message) -> None:
+    assert_refused(pack, mutate, file, line_text, message)
+
+
+def assert_refused(pack: Path, mutate: Callable[[Path], None], file: str | None, line_text: str | None, message: str) -> None:
+    """After `mutate`, loading fails with a problem containing `message`, in `file`, on the line
+    holding `line_text`."""
     mutate(pack)
     with pytest.raises(PackError) as info:
         load_pack(pack)

@@ -42,7 +42,7 @@ def render_card(card: Card) -> Panel:
         parts.append(Text.assemble(_text(field.name, "bold"), "\n", _text(field.value)))
     footer = _text(card.footer.disclaimer, "dim italic")
     if card.footer.sources:
-        refs = "; ".join(f"[{s.id}] {s.label}" for s in card.footer.sources)
+        refs = "; ".join(s.display for s in card.footer.sources)
         footer = Text.assemble(_text("Sources: " + refs + "\n", "dim"), footer)
     parts.append(footer)
     return Panel(Group(*parts), title=_text(card.title, "bold"), title_align="left",

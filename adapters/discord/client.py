@@ -2,7 +2,9 @@
 
 Nothing here knows a command by name. Each `CommandSpec` in `engine.commands` becomes a
 subcommand of the group, each `ParamSpec` a typed option (with autocomplete where the core can
-complete it), plus a `public` option. Handlers only translate: options in, `engine.invoke`,
+complete it, fixed choices for a CHOICE), plus a `public` option. A command with typed forms
+built from the pack (`CommandSpec.variants`, e.g. one per grading scale) becomes a subcommand
+group with one subcommand per form. Handlers only translate: options in, `engine.invoke`,
 rendered reply out. The share button is handled by its custom_id prefix, so a click works on
 any replica and after a restart.
 """
@@ -99,9 +101,9 @@ def _choices(engine: Engine, kind: ParamKind, current: str, context: dict[str, s
     return out[:AUTOCOMPLETE_CHOICES_MAX]
 
 
-def _autocomplete(engine: Engine, spec: CommandSpec, param: ParamSpec) -> Callable[..., Awaitable[list[app_commands.Choice[str]]]]:
+def _autocomplete(engine: Engine, params: tuple[ParamSpec, ...], param: ParamSpec) -> Callable[..., Awaitable[list[app_commands.Choice[str]]]]:
     kind = param.kind
-    others = [p.name for p in spec.params if p.name != param.name]
+    others = [p.name for p in params if p.name != param.name]
 
     async def autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         # What is already typed in the other options (e.g. left/right for an aspect) narrows the choices.
@@ -116,21 +118,37 @@ def _autocomplete(engine: Engine, spec: CommandSpec, param: ParamSpec) -> Callab
     return autocomplete
 
 
-def build_subcommand(adapter: "CytobotClient", spec: CommandSpec, group: app_commands.Group) -> app_commands.Command:
-    """One subcommand from one CommandSpec: typed options from its ParamSpecs, plus `public`.
+def _fixed_choices(param: ParamSpec) -> list[app_commands.Choice[str]]:
+    """A CHOICE parameter's accepted values as Discord choices (Discord shows at most 25)."""
+    labels = param.choice_labels if len(param.choice_labels) == len(param.choices) else param.choices
+    return [
+        app_commands.Choice(name=shorten(label, CHOICE_NAME_MAX) or value[:CHOICE_NAME_MAX], value=value[:CHOICE_VALUE_MAX])
+        for value, label in zip(param.choices, labels)
+    ][:AUTOCOMPLETE_CHOICES_MAX]
+
+
+def build_subcommand(adapter: "CytobotClient", spec: CommandSpec, parent: app_commands.Group, *,
+                     name: str | None = None, summary: str | None = None,
+                     params: tuple[ParamSpec, ...] | None = None, fixed: dict[str, str] | None = None) -> app_commands.Command:
+    """One subcommand from one CommandSpec (or one of its variants): typed options from its
+    ParamSpecs, plus `public`. `fixed` arguments ride along with every call (a variant's scale).
 
     discord.py reads options from the callback's signature, so the callback gets an explicit
     `__signature__` (and the attributes its decorators would set) instead of a hand-written list.
     """
     engine = adapter.engine
+    params = spec.params if params is None else params
+    name = name or spec.name
+    fixed = dict(fixed or {})
     taken: set[str] = set()
     by_python: dict[str, str] = {}  # python identifier -> ParamSpec name
     parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)]
     descriptions: dict[str, str] = {}
     renames: dict[str, str] = {}
     completions: dict[str, Callable[..., Any]] = {}
-    params = [p for p in spec.params if p.name != PUBLIC_OPTION][: COMMAND_OPTIONS_MAX - 1]
-    for param in sorted(params, key=lambda p: not p.required):  # Discord wants required options first
+    choices: dict[str, list[app_commands.Choice[str]]] = {}
+    shown = [p for p in params if p.name != PUBLIC_OPTION][: COMMAND_OPTIONS_MAX - 1]
+    for param in sorted(shown, key=lambda p: not p.required):  # Discord wants required options first
         ident = _python_name(param.name, taken)
         by_python[ident] = param.name
         if param.required:
@@ -140,43 +158,65 @@ def build_subcommand(adapter: "CytobotClient", spec: CommandSpec, group: app_com
         descriptions[ident] = shorten(param.description, COMMAND_DESCRIPTION_MAX) or param.name
         if ident != param.name:
             renames[ident] = param.name
-        if param.kind in COMPLETABLE:
-            completions[ident] = _autocomplete(engine, spec, param)
+        if param.kind is ParamKind.CHOICE and param.choices:
+            choices[ident] = _fixed_choices(param)
+        elif param.kind in COMPLETABLE:
+            completions[ident] = _autocomplete(engine, params, param)
     public_ident = _python_name(PUBLIC_OPTION, taken)
     parameters.append(inspect.Parameter(public_ident, inspect.Parameter.KEYWORD_ONLY, annotation=bool, default=False))
     descriptions[public_ident] = PUBLIC_DESCRIPTION
 
     async def callback(interaction: discord.Interaction, **options: Any) -> None:
         public = bool(options.pop(public_ident, False))
-        args = {by_python[k]: v for k, v in options.items() if v is not None}
+        args = {**fixed, **{by_python[k]: v for k, v in options.items() if v is not None}}
         request = Request.options(spec.name, args, caller_from(interaction), public=public)
         await adapter.answer(interaction, lambda: engine.handle(request))
 
     callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    callback.__name__ = callback.__qualname__ = f"crs_{spec.name.replace('-', '_')}"
+    label = spec.name if name == spec.name else f"{spec.name}_{name}"
+    callback.__name__ = callback.__qualname__ = f"crs_{label}".replace("-", "_")
     callback.__doc__ = None
     callback.__discord_app_commands_param_description__ = descriptions  # type: ignore[attr-defined]
     if renames:
         callback.__discord_app_commands_param_rename__ = renames  # type: ignore[attr-defined]
     if completions:
         callback.__discord_app_commands_param_autocomplete__ = completions  # type: ignore[attr-defined]
+    if choices:
+        callback.__discord_app_commands_param_choices__ = choices  # type: ignore[attr-defined]
     return app_commands.Command(
-        name=spec.name,
-        description=shorten(spec.summary, COMMAND_DESCRIPTION_MAX) or spec.name,
+        name=name,
+        description=shorten(summary or spec.summary, COMMAND_DESCRIPTION_MAX) or name,
         callback=callback,
-        parent=group,
+        parent=parent,
     )
 
 
+def build_variants(adapter: "CytobotClient", spec: CommandSpec) -> app_commands.Group | None:
+    """A command with typed forms from the pack (one per grading scale) becomes a subcommand
+    group: `/crs grade <form>`, each form's parameters its own options. None: no forms."""
+    variants = spec.variants(adapter.engine.catalog) if spec.variants is not None else ()
+    if not variants:
+        return None
+    # Without `parent`: a Group made with one adds itself there, and build_group adds it once.
+    group = app_commands.Group(name=spec.name, description=shorten(spec.summary, COMMAND_DESCRIPTION_MAX) or spec.name)
+    if len(variants) > SUBCOMMANDS_MAX:
+        log.warning("Discord allows %d subcommands; %d forms of %s are not registered", SUBCOMMANDS_MAX,
+                    len(variants) - SUBCOMMANDS_MAX, spec.name)
+    for v in variants[:SUBCOMMANDS_MAX]:
+        group.add_command(build_subcommand(adapter, spec, group, name=v.name, summary=v.summary, params=v.params, fixed=dict(v.fixed)))
+    return group
+
+
 def build_group(adapter: "CytobotClient", name: str) -> app_commands.Group:
-    """The /crs group: every command of the core registry as a subcommand."""
+    """The /crs group: every command of the core registry as a subcommand (or a subcommand
+    group, for a command with typed forms)."""
     group = app_commands.Group(name=name, description=shorten(f"Look things up with {name}: topics, comparisons, facts", COMMAND_DESCRIPTION_MAX))
     specs = list(adapter.engine.commands)
     if len(specs) > SUBCOMMANDS_MAX:
         log.warning("Discord allows %d subcommands; %d commands are not registered: %s", SUBCOMMANDS_MAX,
                     len(specs) - SUBCOMMANDS_MAX, ", ".join(s.name for s in specs[SUBCOMMANDS_MAX:]))
     for spec in specs[:SUBCOMMANDS_MAX]:
-        group.add_command(build_subcommand(adapter, spec, group))
+        group.add_command(build_variants(adapter, spec) or build_subcommand(adapter, spec, group))
     return group
 
 

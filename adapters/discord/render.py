@@ -51,6 +51,7 @@ COLOURS: dict[CardKind, int] = {
     CardKind.COMPARISON: 0x8B5CF6,
     CardKind.SEARCH: 0x0EA5E9,
     CardKind.FACT: 0x10B981,
+    CardKind.GRADE: 0xF59E0B,
     CardKind.LIST: 0x64748B,
     CardKind.SOURCES: 0x64748B,
     CardKind.HELP: 0x64748B,
@@ -108,7 +109,7 @@ def _footer_text(footer_disclaimer: str, sources: tuple[SourceRef, ...]) -> str:
     disclaimer = shorten(footer_disclaimer, FOOTER_MAX // 2)
     if not sources:
         return disclaimer
-    labels = "; ".join(s.label for s in sources)
+    labels = "; ".join(s.display for s in sources)
     room = FOOTER_MAX - len(disclaimer) - 1
     return shorten("Sources: " + labels, room) + "\n" + disclaimer
 

@@ -197,7 +197,7 @@ def _footer(card: Card) -> dict:
     if card.footer.sources:
         labels = []
         for src in card.footer.sources:
-            label = escape(src.label or src.id)
+            label = escape(src.display)
             if src.url:
                 # Slack link syntax; `|`, `<`, `>` in the URL would break it, so encode them.
                 url = escape(quote(src.url, safe=":/?#[]@!$&'()*+,;=%~-._"))

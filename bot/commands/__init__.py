@@ -1,6 +1,6 @@
 """The command registry: every command defined once, read by every adapter.
 
-Commands live in modules by family (lookups, and later daily facts and grading); the
+Commands live in modules by family (lookups, grading, and later daily facts); the
 registry is their concatenation, in the order help lists them.
 """
 
@@ -16,14 +16,16 @@ from .base import (
     ParamSpec,
     Parser,
     UserError,
+    Variant,
     command_names,
     context_args,
 )
+from .grading import GRADING
 from .lookups import LOOKUPS
 
-REGISTRY: tuple[CommandSpec, ...] = (*LOOKUPS,)
+REGISTRY: tuple[CommandSpec, ...] = (*LOOKUPS, *GRADING)
 
 __all__ = [
     "REGISTRY", "Answer", "Args", "CommandSpec", "Context", "Handler", "ParamKind", "ParamSpec", "Parser",
-    "UserError", "command_names", "context_args",
+    "UserError", "Variant", "command_names", "context_args",
 ]

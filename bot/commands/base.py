@@ -49,6 +49,20 @@ class ParamSpec:
     kind: ParamKind
     required: bool = False
     choices: tuple[str, ...] = ()  # the accepted values, for ParamKind.CHOICE
+    choice_labels: tuple[str, ...] = ()  # what to show for each choice, same order (default: the value)
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A typed form of a command generated from the pack, e.g. one per grading scale.
+
+    Typed platforms show it as its own subcommand (Discord: `/crs grade crs`), with `params`
+    as options; every call carries `fixed` too (e.g. the scale's id)."""
+
+    name: str
+    summary: str
+    params: tuple[ParamSpec, ...]
+    fixed: tuple[tuple[str, str], ...] = ()
 
 
 class UserError(Exception):
@@ -111,6 +125,8 @@ class CommandSpec:
     aliases: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
     parse: Parser | None = None  # None: the whole text goes to the first parameter
+    # Typed forms built from the pack (None: the command's own params are its only form).
+    variants: Callable[[Catalog], tuple[Variant, ...]] | None = None
 
     def parse_text(self, ctx: Context, text: str) -> Args:
         if self.parse is not None:

@@ -9,7 +9,7 @@ import hashlib
 from datetime import datetime, timezone
 
 from .. import __version__
-from ..cards import note_sources
+from ..citations import note_sources, sources_of
 from ..matcher import Candidate
 from ..normalize import normalize, shorten
 from ..reply import Card, CardKind, Field, Table
@@ -123,7 +123,7 @@ def cmd_topic(ctx: Context, args: Args) -> Answer:
         body=s.body,
         fields=fields,
         kind=CardKind.TOPIC,
-        sources=(*(s.sources or topic.sources), *note_sources(s.notes)),
+        sources=sources_of(s, topic),
     )
     return Answer((card,), f"topic {topic.id} {s.id}")
 
@@ -153,7 +153,8 @@ def _topic_card(ctx: Context, topic: Topic) -> Card:
     subtitle = ("Also: " + ", ".join(topic.aliases[:6])) if topic.aliases else ""
     if topic.sections:
         fields.append(Field("More", f"{ctx.hint(f'topic {topic.id} <section>')}, e.g. {ctx.hint(f'topic {topic.id} {topic.sections[0].id}')}"))
-    return ctx.cards.card(topic.title, body=topic.summary, subtitle=subtitle, fields=fields, kind=CardKind.TOPIC, sources=topic.sources)
+    shown = (topic, *(sid for s in topic.sections for sid in s.sources))  # the previews draw on the sections' sources
+    return ctx.cards.card(topic.title, body=topic.summary, subtitle=subtitle, fields=fields, kind=CardKind.TOPIC, sources=shown)
 
 
 # --------------------------------------------------------------------------- compare
@@ -214,7 +215,7 @@ def cmd_compare(ctx: Context, args: Args) -> Answer:
         fields=ctx.cards.note_fields(a.notes),
         table=Table(("Aspect", left.title, right.title), ((a.title, *cells),)),
         kind=CardKind.COMPARISON,
-        sources=(*(a.sources or comparison.sources), *note_sources(a.notes)),
+        sources=sources_of(a, comparison),
     )
     return Answer((card,), f"compare {left.id} {right.id} {a.id}")
 
@@ -255,7 +256,7 @@ def _comparison_card(ctx: Context, comparison: Comparison, swapped: bool) -> Car
         fields=fields,
         table=Table(("Aspect", left.title, right.title), rows),
         kind=CardKind.COMPARISON,
-        sources=comparison.sources,
+        sources=(comparison, *(sid for a in comparison.aspects for sid in a.sources)),
     )
 
 
@@ -270,7 +271,10 @@ def cmd_search(ctx: Context, args: Args) -> Answer:
     if not hits:
         raise UserError(f"Nothing in the pack mentions {ctx.quote(words)}.", (ctx.hint("list"), ctx.hint("help search")), "No results")
     fields = [Field(f"{h.document.title}", f"{h.snippet}\n→ {ctx.hint(h.document.command)}") for h in hits]
-    card = ctx.cards.card(f"Search: {shorten(words, 80)}", body=f"Top {len(hits)} results, best first.", fields=fields, kind=CardKind.SEARCH)
+    card = ctx.cards.card(
+        f"Search: {shorten(words, 80)}", body=f"Top {len(hits)} results, best first.", fields=fields, kind=CardKind.SEARCH,
+        sources=[h.document for h in hits],
+    )
     return Answer((card,), f"search {words}")
 
 
@@ -295,8 +299,8 @@ def cmd_fact(ctx: Context, args: Args) -> Answer:
         fact = match.item
     # One title for every way of reaching a fact, so a shared card is the card that was shown.
     title = "Did you know?"
-    fields = [Field("Tags", ", ".join(fact.tags), inline=True), Field("Fact id", fact.id, inline=True)]
-    card = ctx.cards.card(title, body=fact.text, fields=fields, kind=CardKind.FACT, sources=(fact.source,))
+    fields = [*ctx.cards.note_fields(fact.notes), Field("Tags", ", ".join(fact.tags), inline=True), Field("Fact id", fact.id, inline=True)]
+    card = ctx.cards.card(title, body=fact.text, fields=fields, kind=CardKind.FACT, sources=(fact,))
     return Answer((card,), f"fact {fact.id}")
 
 

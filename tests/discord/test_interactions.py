@@ -27,27 +27,44 @@ CHANNEL_MESSAGE, AUTOCOMPLETE_RESULT = 4, 8
 NO_PINGS = {"parse": []}
 MENTION = re.compile(r"<@[!&]?\d+>|@everyone|@here")
 
-COMMANDS = [spec.name for spec in Engine.load(CONTENT).commands]
+def _forms(engine: Engine) -> list[tuple[str, str, tuple, dict[str, str]]]:
+    """Every subcommand the client registers: (path under /crs, core command, params, fixed args).
+    A command with typed forms from the pack (grading scales) is a group: "grade crs"."""
+    forms = []
+    for spec in engine.commands:
+        variants = spec.variants(engine.catalog) if spec.variants else ()
+        forms += [(f"{spec.name} {v.name}", spec.name, v.params, dict(v.fixed)) for v in variants]
+        if not variants:
+            forms.append((spec.name, spec.name, spec.params, {}))
+    return forms
+
+
+FORMS = _forms(Engine.load(CONTENT))
 
 
 def command(sub: str, options: dict[str, Any] | None = None, *, focused: str | None = None, group: str = "crs") -> dict[str, Any]:
-    """`data` of an APPLICATION_COMMAND / AUTOCOMPLETE interaction for /<group> <sub>."""
+    """`data` of an APPLICATION_COMMAND / AUTOCOMPLETE interaction for /<group> <sub>; a two-word
+    `sub` ("grade crs") is a subcommand inside a subcommand group."""
     opts = []
     for name, value in (options or {}).items():
         opt: dict[str, Any] = {"name": name, "type": 5 if isinstance(value, bool) else 3, "value": value}
         if name == focused:
             opt["focused"] = True
         opts.append(opt)
-    return {"id": "1400000000000000001", "name": group, "type": 1,
-            "options": [{"name": sub, "type": 1, "options": opts}]}
+    *outer, last = sub.split()
+    inner: dict[str, Any] = {"name": last, "type": 1, "options": opts}
+    for name in reversed(outer):
+        inner = {"name": name, "type": 2, "options": [inner]}
+    return {"id": "1400000000000000001", "name": group, "type": 1, "options": [inner]}
 
 
-def required_args(engine: Engine, name: str) -> dict[str, str]:
+def required_args(engine: Engine, params: tuple) -> dict[str, str]:
     """A valid value for every required option of a command, taken from the pack itself."""
-    spec = next(s for s in engine.commands if s.name == name)
     args = {}
-    for p in spec.params:
-        if p.required:
+    for p in params:
+        if p.required and p.kind is ParamKind.CHOICE:
+            args[p.name] = p.choices[0]
+        elif p.required:
             choices = engine.complete(p.kind, "", limit=1)
             args[p.name] = choices[0].value if choices else "cytokine"
     return args
@@ -62,16 +79,16 @@ def assert_private_card(data: dict[str, Any]) -> None:
     assert data["embeds"][-1]["footer"]["text"]
 
 
-@pytest.mark.parametrize("name", COMMANDS)
-async def test_every_subcommand_answers_privately_with_the_rendered_card(running, name):
-    args = required_args(running.engine, name)
-    call = await running.fake.interact(running.fake.interaction(APPLICATION_COMMAND, command(name, args)))
+@pytest.mark.parametrize(("path", "name", "params", "fixed"), FORMS, ids=[f[0] for f in FORMS])
+async def test_every_subcommand_answers_privately_with_the_rendered_card(running, path, name, params, fixed):
+    args = required_args(running.engine, params)
+    call = await running.fake.interact(running.fake.interaction(APPLICATION_COMMAND, command(path, args)))
     assert call.body["type"] == CHANNEL_MESSAGE
     assert call.query.get("with_response") in ("1", "true")
     data = call.body["data"]
     assert_private_card(data)
     if name != "fact":  # a random fact differs on every call
-        assert data == render_message(running.engine.invoke(name, args))
+        assert data == render_message(running.engine.invoke(name, {**fixed, **args}))
     button = data["components"][0]["components"][0]
     assert button["label"] == "Share in channel"
     assert button["custom_id"].startswith(SHARE_PREFIX)
