@@ -3,11 +3,13 @@
 Both apps run in one child process (same signing, same aiohttp server stack, same retry
 handlers), the load generator and the fake Slack (auth.test, response_url) in this process,
 all on 127.0.0.1. The bare app acks and responds with one fixed card, so the ratio shows
-what the engine and the renderer cost on top of bolt. Both are served by `start_http`, so both
-pay for the request checks in front of bolt (size, charset, signature). Rounds alternate
-between the apps so drift (CPU frequency, other load) hits both alike, and the ratio is also
-given per pair of rounds (its median is the steadier number on a noisy machine). Goal
-(issue 10): cytobot reaches >= 0.95 of the bare app's throughput. Bounded in requests and time.
+what the engine and the renderer cost on top of bolt. "bare" is served by `start_http`, like
+cytobot, so both pay for the request checks in front of bolt (size, charset, signature);
+"bolt" is the same bare app behind bolt's own aiohttp adapter, with nothing in front. Rounds
+alternate between the apps so drift (CPU frequency, other load) hits all alike; the ratios
+are also given per round (their median is steadier on a noisy machine), and so is the server's
+CPU time per request. Goal (issue 10): cytobot reaches >= 0.95 of the bare app's throughput.
+Bounded in requests and time.
 
     .venv/bin/python -m bench.slack_http [--workers 16] [--requests 40] [--rounds 5]
 """
@@ -57,6 +59,7 @@ def _serve_both(api_url: str, conn: "mp.connection.Connection") -> None:
 
         ours = build_app(engine, token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=api_url)
         servers = [await start_http(app, "127.0.0.1", 0, signing_secret=SIGNING_SECRET) for app in (ours, bare)]
+        servers.append(await _plain_bolt_server(bare))
         conn.send([s.port for s in servers])
         loop = asyncio.get_running_loop()
         while (await loop.run_in_executor(None, conn.recv)) == "cpu":
@@ -65,6 +68,25 @@ def _serve_both(api_url: str, conn: "mp.connection.Connection") -> None:
             await s.close()
 
     asyncio.run(main())
+
+
+async def _plain_bolt_server(app):  # type: ignore[no-untyped-def]
+    """The bare app as bolt's own aiohttp adapter serves it: no checks in front of bolt."""
+    from aiohttp import web
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+
+    from adapters.slack.app import EVENTS_PATH, HttpServer
+
+    async def events(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+    web_app = web.Application()
+    web_app.router.add_post(EVENTS_PATH, events)
+    runner = web.AppRunner(web_app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return HttpServer(runner, site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
 
 
 @dataclass
@@ -134,16 +156,21 @@ async def run(workers: int, per_worker: int, rounds: int) -> None:
         ready = await asyncio.get_running_loop().run_in_executor(None, lambda: parent.poll(60) and parent.recv())
         if not ready:
             raise RuntimeError("bot process did not start")
-        ours_port, bare_port = ready
+        ours_port, bare_port, bolt_port = ready
 
         async def server_cpu() -> float:
             parent.send("cpu")
             return await asyncio.get_running_loop().run_in_executor(None, parent.recv)
 
-        urls = {"bare": f"http://127.0.0.1:{bare_port}/slack/events", "cytobot": f"http://127.0.0.1:{ours_port}/slack/events"}
+        urls = {
+            "bare": f"http://127.0.0.1:{bare_port}/slack/events",  # the same server stack as cytobot's
+            "cytobot": f"http://127.0.0.1:{ours_port}/slack/events",
+            "bolt": f"http://127.0.0.1:{bolt_port}/slack/events",  # the bare app behind bolt's own adapter
+        }
         stats = {name: Stats() for name in urls}
         ids = itertools.count()
         pairs: list[float] = []
+        plain: list[float] = []
         connector = aiohttp.TCPConnector(limit=workers * 2)
         async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=15)) as session:
             for name, url in urls.items():  # warm-up: auth.test, imports, caches
@@ -162,17 +189,21 @@ async def run(workers: int, per_worker: int, rounds: int) -> None:
                     stats[name].seconds += this[name].seconds
                     stats[name].errors += this[name].errors
                     stats[name].cpu += this[name].cpu
-                if this["bare"].rate():
+                if this["bare"].rate() and this["bolt"].rate():
                     pairs.append(this["cytobot"].rate() / this["bare"].rate())
+                    plain.append(this["cytobot"].rate() / this["bolt"].rate())
         print(f"Slack HTTP mode, /crs compare severity: {workers} workers x {per_worker} requests x {rounds} rounds per app, loopback")
         for name, s in stats.items():
             print(s.line(name))
         ratio = stats["cytobot"].rate() / stats["bare"].rate() if stats["bare"].rate() else float("nan")
-        print(f"per-round ratios: {' '.join(f'{r:.2f}' for r in pairs)}; median {statistics.median(pairs):.2f}")
         per = {name: 1e6 * s.cpu / len(s.done) if s.done else float("nan") for name, s in stats.items()}
-        print(f"server CPU per request: bare {per['bare']:.0f} us, cytobot {per['cytobot']:.0f} us "
-              f"(bare/cytobot = {per['bare'] / per['cytobot']:.2f}, the throughput ratio a CPU-bound server would reach)")
-        print(f"throughput ratio cytobot/bare = {ratio:.2f} (goal >= 0.95)")
+        print(f"server CPU per request: bare {per['bare']:.0f} us, bolt {per['bolt']:.0f} us, cytobot {per['cytobot']:.0f} us "
+              f"(bare/cytobot {per['bare'] / per['cytobot']:.2f}, bolt/cytobot {per['bolt'] / per['cytobot']:.2f}: "
+              "the throughput ratios a CPU-bound server would reach)")
+        print(f"cytobot/bare per round: {' '.join(f'{r:.2f}' for r in pairs)}; median {statistics.median(pairs):.2f}")
+        print(f"cytobot/bolt per round: {' '.join(f'{r:.2f}' for r in plain)}; median {statistics.median(plain):.2f}")
+        bolt_ratio = stats["cytobot"].rate() / stats["bolt"].rate() if stats["bolt"].rate() else float("nan")
+        print(f"throughput ratio cytobot/bare = {ratio:.2f}, cytobot/bolt = {bolt_ratio:.2f} (goal >= 0.95)")
     finally:
         parent.send("stop")
         proc.join(10)

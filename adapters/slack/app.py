@@ -213,6 +213,10 @@ class HttpServer:
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 UTF8 = frozenset({"utf-8", "utf8"})
+# Put in a request's context by http_application once it has checked the signature, so bolt's
+# check does not do it again. An object, not a value: nothing in a request can forge it.
+_VERIFIED = object()
+_VERIFIED_KEY = "cytobot_signature_verified"
 
 
 class Refusal(Exception):
@@ -268,7 +272,7 @@ class QuietRequestVerification(AsyncRequestVerification):
 
     async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse,
                             next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
-        if self._can_skip(req.mode, req.body):
+        if self._can_skip(req.mode, req.body) or req.context.get(_VERIFIED_KEY) is _VERIFIED:
             return await next()
         timestamp = req.headers.get("x-slack-request-timestamp", [""])[0]
         signature = req.headers.get("x-slack-signature", [""])[0]
@@ -334,7 +338,8 @@ def http_application(
             size = len(raw)
             text = verify(raw, request.headers, verifier, request.charset)
             try:
-                bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+                bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=request.headers,  # type: ignore[arg-type]
+                                                context={_VERIFIED_KEY: _VERIFIED})
             except Exception:  # invalid JSON, a JSON list, a payload that is not an object
                 raise Refusal(400, "malformed_body") from None
         except Refusal as refusal:

@@ -156,6 +156,9 @@ async def test_the_bolt_app_itself_never_logs_a_refused_body(fake: Any, engine: 
     assert response.status == 401
     assert "FORGED" not in formatted(logs) and "\x1b" not in formatted(logs)
     assert len(refusals(logs)) == 1
+    # The mark http_application leaves on a verified request cannot be imitated with a value.
+    marked = AsyncBoltRequest(body=body, headers=unsigned(), context={"cytobot_signature_verified": True})
+    assert (await app.async_dispatch(marked)).status == 401
 
 
 @pytest.mark.parametrize(
