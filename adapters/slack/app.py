@@ -107,7 +107,10 @@ def render_cached(reply: Reply, *, shared_by: str | None = None) -> dict:
     or a reloaded pack make a different reply and so a different key. Callers get a fresh
     top-level dict; the blocks inside are shared and must not be mutated (bolt and slack_sdk
     only serialise them)."""
-    return dict(_rendered(reply, shared_by))
+    try:
+        return dict(_rendered(reply, shared_by))
+    except TypeError:  # a reply holding something unhashable (a list): render it afresh
+        return render_message(reply, shared_by=shared_by)
 
 
 def build_app(
