@@ -42,7 +42,8 @@ def _serve_both(api_url: str, conn: "mp.connection.Connection") -> None:
 
         from slack_bolt.async_app import AsyncApp
 
-        from adapters.slack.app import build_app, start_http, web_client
+        from adapters.slack.app import build_app, web_client
+        from adapters.slack.http import start_http
         from adapters.slack.render import render_message
         from bot.engine import Engine
 
@@ -75,7 +76,7 @@ async def _plain_bolt_server(app):  # type: ignore[no-untyped-def]
     from aiohttp import web
     from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
-    from adapters.slack.app import EVENTS_PATH, HttpServer
+    from adapters.slack.http import EVENTS_PATH, HttpServer
 
     async def events(request: web.Request) -> web.Response:
         return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from adapters.slack.app import DEFAULT_COMMAND, build_app, start_http
+from adapters.slack.app import DEFAULT_COMMAND, build_app
+from adapters.slack.http import start_http
 from adapters.slack.caller import Roles, admin_ids
 from adapters.slack.socket_mode import Backoff, SocketModeConnection, TokenRefused
 from adapters.status import AdapterStatus

@@ -11,7 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from adapters.slack.app import EVENTS_PATH, HttpServer, build_app, start_http
+from adapters.slack.app import build_app
+from adapters.slack.http import EVENTS_PATH, HttpServer, start_http
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import SIGNING_SECRET, action_body, share_payload, signed_headers, slash_command_body
 

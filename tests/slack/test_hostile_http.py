@@ -128,7 +128,8 @@ async def test_genuine_requests_still_work_after_an_attack(bot: Any, fake: Any, 
 
 
 async def test_refusals_are_counted_for_metrics(fake: Any, engine: Any) -> None:
-    from adapters.slack.app import build_app, start_http
+    from adapters.slack.app import build_app
+    from adapters.slack.http import start_http
 
     seen: list[str] = []
     app = build_app(engine, token="xoxb-1-test", signing_secret=SIGNING_SECRET, api_url=fake.api_url)
