@@ -24,6 +24,7 @@ from .cache import load_catalog
 from .loader import content_dir_from_env
 from .normalize import clean_input, normalize, shorten
 from .reply import Action, ActionKind, CardKind, Field, Reply, Visibility
+from .reply_cache import SIZE, TRACE, ReplyCache, Trace, watched
 from .request import CONSOLE, Caller, Request
 
 __all__ = ["Caller", "Choice", "CommandSpec", "Engine", "ParamKind", "ParamSpec", "Request", "command_names"]
@@ -55,11 +56,14 @@ class Engine:
         rng: random.Random | None = None,
         registry: tuple[CommandSpec, ...] = REGISTRY,
         services: Mapping[str, object] | None = None,
+        cache_replies: bool = True,
     ):
+        """`cache_replies=False` answers every request afresh (benchmarks of the uncached path)."""
         self.catalog = catalog
         self.prefix = prefix
         self.registry = registry
         self._names = command_names(registry)
+        self._replies = ReplyCache(size=SIZE if cache_replies else 0)
         self._ctx = Context(
             catalog=catalog,
             cards=CardMaker(catalog),
@@ -89,15 +93,30 @@ class Engine:
     # ------------------------------------------------------------------ answering
 
     async def handle(self, request: Request) -> Reply:
-        """Answer one request: a line as typed in chat, or a command with typed options."""
+        """Answer one request: a line as typed in chat, or a command with typed options.
+        A repeated request whose answer depends only on the pack is answered from
+        `bot.reply_cache` (never `fact today`, a random fact, or anything that reads the caller
+        or a service)."""
+        key = self._replies.key(request, self.catalog, self._ctx.catalog)
+        found = self._replies.get(key) if key is not None else None
+        if isinstance(found, Reply):
+            return found
+        trace = Trace() if key is not None and not self._replies.varies(found) else None
+        token = TRACE.set(trace)
         try:
             if request.command is not None:
-                return await self._invoke(request)
-            return await self._execute(request)
+                reply = await self._invoke(request)
+            else:
+                reply = await self._execute(request)
         except Exception:  # never let user input crash an adapter
             what = request.command if request.command is not None else "a typed line"
             log.exception("unexpected error answering %s on %s", what, request.caller.platform)
             return self._internal_error()
+        finally:
+            TRACE.reset(token)
+        if trace is not None:
+            self._replies.put(key, reply if trace.pure else None)
+        return reply
 
     def execute(self, line: str, *, public: bool = False, caller: Caller = CONSOLE) -> Reply:
         """`handle` for synchronous callers (tests, benchmarks, `cytobot ask` lookups)."""
@@ -145,8 +164,11 @@ class Engine:
         assert spec is not None
         ctx = self._ctx if caller is self._ctx.caller else dataclasses.replace(self._ctx, caller=caller)
         try:
-            answer = spec.handler(ctx, args)
+            answer = spec.handler(watched(ctx), args)
             if inspect.isawaitable(answer):
+                trace = TRACE.get()
+                if trace is not None:
+                    trace.pure = False  # it waits on storage or a platform: never kept
                 answer = await answer
         except UserError as exc:
             return self._error(exc.message, exc.hints, exc.title)
