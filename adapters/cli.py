@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,8 +19,16 @@ from pathlib import Path
 from bot import __version__
 from bot.engine import Engine
 from bot.loader import PackError, content_dir_from_env, load_pack
+from bot.normalize import plural
 
 PLATFORMS = ("slack", "discord")
+FORMATS = ("text", "json", "slack", "discord")
+ASK_USAGE = """usage: cytobot ask [--format {text,json,slack,discord}] LINE...
+
+Answer one line as the bot would in chat: a command (compare severity) or a question in plain
+words (what is the difference between crs and cytokine storm?). The words need no quotes; a word
+starting with "-" is part of the line. --format goes first or last; "--" ends the options.
+Exits 0 for any line, 1 only if the content pack is broken."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,9 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cytobot {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("console", help="chat with the bot in this terminal")
-    ask = sub.add_parser("ask", help='answer one line, e.g. cytobot ask "compare severity"')
-    ask.add_argument("line", help="what a chat user would type after the slash command")
-    ask.add_argument("--format", choices=("text", "json", "slack", "discord"), default="text")
+    # `ask` reads its own arguments (parse_ask): listed here for `cytobot --help` only.
+    sub.add_parser("ask", help="answer one line or question, e.g. cytobot ask compare severity", add_help=False)
     content = sub.add_parser("content", help="work with content packs")
     content_sub = content.add_subparsers(dest="content_command", metavar="ACTION", required=True)
     check = content_sub.add_parser("check", help="validate a pack: every problem with file and line")
@@ -60,16 +68,51 @@ def cmd_content_check(directory: str | None) -> int:
     except PackError as exc:
         for problem in exc.problems:
             print(problem)
-        print(f"{len(exc.problems)} problem(s) in {path}: the pack is refused.", file=sys.stderr)
+        print(f"{plural(len(exc.problems), 'problem')} in {path}: the pack is refused.", file=sys.stderr)
         return 1
     sections = sum(len(t.sections) for t in pack.topics)
     aspects = sum(len(c.aspects) for c in pack.comparisons)
-    print(
-        f"ok: {pack.info.name} v{pack.info.version} ({path}): {len(pack.files)} files, {len(pack.topics)} topics, "
-        f"{sections} sections, {len(pack.comparisons)} comparisons, {aspects} aspects, {len(pack.facts)} facts, "
-        f"{len(pack.sources)} sources, {len(pack.scales)} grading scales"
-    )
+    counts = ", ".join(plural(n, what) for n, what in (
+        (len(pack.files), "file"), (len(pack.topics), "topic"), (sections, "section"), (len(pack.comparisons), "comparison"),
+        (aspects, "aspect"), (len(pack.facts), "fact"), (len(pack.sources), "source"), (len(pack.scales), "grading scale")))
+    print(f"ok: {pack.info.name} v{pack.info.version} ({path}): {counts}")
     return 0
+
+
+def parse_ask(args: Sequence[str]) -> tuple[str, str] | None:
+    """(line, format) from the words after `cytobot ask`, or None for a lone --help/-h.
+
+    Never an error: the words are the line (no quotes needed, "-x" is a word of it);
+    `--format F` / `--format=F` count only first or last, with F one of FORMATS; `--` ends options."""
+    words = list(args)
+    if words in (["-h"], ["--help"]):
+        return None
+    fmt = "text"
+
+    def option(at: int) -> tuple[str, int] | None:
+        word = words[at] if -len(words) <= at < len(words) else ""
+        if word.startswith("--format="):
+            value = word.split("=", 1)[1]
+            return (value, 1) if value in FORMATS else None
+        if word == "--format" and at + 1 < len(words) and words[at + 1] in FORMATS:
+            return words[at + 1], 2
+        return None
+
+    ended = False
+    while words:
+        if words[0] == "--":
+            words, ended = words[1:], True
+            break
+        found = option(0)
+        if found is None:
+            break
+        fmt, words = found[0], words[found[1]:]
+    if not ended:
+        if len(words) >= 2 and words[-2] == "--format" and words[-1] in FORMATS:
+            fmt, words = words[-1], words[:-2]
+        elif words and words[-1].startswith("--format=") and words[-1].split("=", 1)[1] in FORMATS:
+            fmt, words = words[-1].split("=", 1)[1], words[:-1]
+    return " ".join(words), fmt
 
 
 def cmd_ask(line: str, fmt: str) -> int:
@@ -82,12 +125,16 @@ def cmd_ask(line: str, fmt: str) -> int:
     elif fmt in PLATFORMS:
         render = _platform(fmt, "render").render_message
         print(json.dumps(render(reply), ensure_ascii=False, indent=2))
-    else:
+    elif sys.stdout.isatty():
         from rich.console import Console
 
         from adapters.console.render import render_reply
 
         Console(soft_wrap=False).print(render_reply(reply))
+    else:  # a pipe or a file: plain lines, one table row per line, for grep
+        from adapters.console.render import render_plain
+
+        print(render_plain(reply))
     return 0
 
 
@@ -127,6 +174,17 @@ def cmd_run() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "ask":
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        parsed = parse_ask(argv[1:])
+        try:
+            if parsed is None:
+                print(ASK_USAGE)
+                return 0
+            return cmd_ask(*parsed)
+        except BrokenPipeError:  # `cytobot ask ... | head`: the reader has all it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
     if argv and argv[0] in PLATFORMS:
         # The platform parses its own options (`cytobot discord --sync`, `cytobot slack --help`).
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -134,8 +192,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.command in (None, "ask", "console", "content") else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.command == "ask":
-        return cmd_ask(args.line, args.format)
     if args.command == "content":
         return cmd_content_check(args.directory)
     if args.command == "run":

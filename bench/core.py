@@ -62,6 +62,7 @@ def generate_pack(root: Path, topics: int, seed: int = 1) -> None:
     shutil.copy(bundled_content_dir() / "pack.yaml", root / "pack.yaml")
     shutil.copy(bundled_content_dir() / "sources.yaml", root / "sources.yaml")
     shutil.copy(bundled_content_dir() / "comparisons.yaml", root / "comparisons.yaml")
+    shutil.copy(bundled_content_dir() / "synonyms.yaml", root / "synonyms.yaml")
     for name in ("crs", "cytokine-storm"):
         shutil.copy(bundled_content_dir() / "topics" / f"{name}.yaml", root / f"{name}.yaml")
     per_file = 400

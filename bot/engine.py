@@ -4,6 +4,12 @@
 scheduled posts alike; `execute` and `invoke` are the same path for synchronous callers.
 It never raises on user input. Problems the user can fix become a private error card that
 says what to type; anything unexpected is logged and answered with a polite apology.
+
+A typed line is read in this order: the way it addresses the bot is dropped ("/crs",
+"!crs", "/ crs", "/crs/topic", "@cytobot", or the bare prefix word before a command name);
+a command word runs its command; a mistyped command word with one clear correction runs that
+command and the reply says so; anything else is a question for the `ask` command, answered
+from the pack or honestly not covered. The prefix comes from `prefix`, never from the pack.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from rapidfuzz.distance import OSA
+
+from .ask.words import FILLER, GREETINGS, THANKS
 from .cards import CardMaker
 from .catalog import Catalog
 from .commands import REGISTRY, Args, CommandSpec, Context, ParamKind, ParamSpec, UserError, command_names, context_args
@@ -32,7 +41,10 @@ __all__ = ["Caller", "Choice", "CommandSpec", "Engine", "ParamKind", "ParamSpec"
 log = logging.getLogger(__name__)
 
 MAX_INPUT = 500  # characters of a command line, after cleaning
-MAX_FALLBACK_WORDS = 12
+TYPO_MIN = 4  # shorter words are never read as mistyped commands ("hi" is not "help")
+TYPO_LINE = 4  # a longer line is read as a question first, however close its first word is to a command
+# Words that open questions or chat: never a mistyped command, however close ("abut" is, "what" is not).
+NOT_TYPOS = FILLER | GREETINGS | THANKS
 CHOICE_TEXT = 100  # Discord's autocomplete limit; harmless elsewhere
 PUBLIC_WORD = "public"
 SHARE_LABEL = "Share in channel"
@@ -57,13 +69,17 @@ class Engine:
         registry: tuple[CommandSpec, ...] = REGISTRY,
         services: Mapping[str, object] | None = None,
         cache_replies: bool = True,
+        questions: str | None = "ask",
     ):
         """`cache_replies=False` answers every request afresh (benchmarks of the uncached path)."""
         self.catalog = catalog
         self.prefix = prefix
         self.registry = registry
+        # The command that answers a line which is not a command (None: such lines are errors).
+        self.questions = questions
         self._names = command_names(registry)
         self._replies = ReplyCache(size=SIZE if cache_replies else 0)
+        self._command_words = frozenset(spec.name.casefold() for spec in registry)
         self._ctx = Context(
             catalog=catalog,
             cards=CardMaker(catalog),
@@ -128,6 +144,7 @@ class Engine:
         return _finish(self.handle(Request.options(name, args, caller, public=public)), self._needs_loop)
 
     async def _execute(self, request: Request) -> Reply:
+        """A typed line: a command (whatever prefix it carries), a mistyped command, or a question."""
         line, public = request.line, request.public
         text = clean_input(line if isinstance(line, str) else str(line))
         if len(text) > MAX_INPUT:
@@ -136,18 +153,80 @@ class Engine:
                 (self._ctx.hint("help"),),
                 "Too long",
             )
-        words = text.split()
-        if words and words[0].casefold() == self.prefix.casefold():
-            words = words[1:]  # "/crs compare severity" typed into the console
+        words = self._strip_prefix(text.split())
         if len(words) > 1 and words[-1].casefold() == PUBLIC_WORD:
             public, words = True, words[:-1]
         if not words:
             return await self._run(self._names.exact("help"), {}, public, request.caller)
         spec = self._names.exact(words[0])
         rest = " ".join(words[1:])
-        if spec is None:
-            return await self._fallback(" ".join(words), public, request.caller)
-        return await self._run(spec, spec.parse_text(self._ctx, rest), public, request.caller)
+        ask = self._names.exact(self.questions) if self.questions else None
+        if spec is not None:
+            reply = await self._run(spec, spec.parse_text(self._ctx, rest), public, request.caller)
+            sentence = any(w.casefold() in FILLER for w in words[1:])
+            if reply.is_error and ask is not None and spec is not ask and sentence:
+                # "compare the monitoring of X and Y", "define the ICE score": a sentence that starts
+                # with a command word. If the command cannot read it, the question path may.
+                answer = await self._run(ask, {ask.params[0].name: " ".join(words)}, public, request.caller)
+                if not answer.is_error:
+                    return answer
+            return reply
+        fixed, near = self._correction(words[0])
+        if fixed is not None and len(words) <= TYPO_LINE:
+            reply = await self._run(fixed, fixed.parse_text(self._ctx, rest), public, request.caller)
+            notice = f"I read “{shorten(words[0], 40)}” as the command “{fixed.name}”."
+            return dataclasses.replace(reply, notice=notice)
+        if ask is None:
+            return self._unknown_command(words[0], near)
+        reply = await self._run(ask, {ask.params[0].name: " ".join(words)}, public, request.caller)
+        if reply.is_error and near:  # not a question the pack answers, and close to a command
+            return self._unknown_command(words[0], near)
+        return reply
+
+    def _strip_prefix(self, words: list[str]) -> list[str]:
+        """Drop how a command was addressed, as people type it in chat or the console:
+        "/crs fact", "!crs fact", "/ crs fact", "/crs/topic il6", "@cytobot topic il6" (a mention
+        in chat syntax is already gone), and "crs fact" when a command name follows the bare
+        prefix word. Without a command name after it, "crs" stays: it may name a topic."""
+        while words and words[0].startswith("@") and len(words[0]) > 1:
+            words = words[1:]  # "@cytobot topic il6" typed as plain text
+        if not words:
+            return words
+        prefix = self.prefix.casefold()
+        bare = prefix.lstrip("/!.")
+        first = words[0].casefold()
+        sigils = {prefix} | ({f"{s}{bare}" for s in "/!."} if bare else set())
+        if first in sigils:
+            return words[1:]
+        for sigil in sigils:
+            if first.startswith(sigil + "/") and len(first) > len(sigil) + 1:
+                return [words[0][len(sigil) + 1 :], *words[1:]]  # "/crs/topic il6"
+        if bare and first in {"/", "!"} and len(words) > 1 and words[1].casefold() == bare:
+            return words[2:]  # "/ crs fact"
+        if bare and first == bare and len(words) > 1 and words[1].casefold() in self._command_words:
+            return words[1:]  # "crs fact", "crs about": the bare prefix before a command's name
+        return words
+
+    def _correction(self, word: str) -> tuple[CommandSpec | None, tuple[CommandSpec, ...]]:
+        """A mistyped command word: (the command, if exactly one is within typo distance; the
+        commands close enough to suggest). Words of the pack and of plain questions never count."""
+        typed = word.casefold()
+        if len(typed) < TYPO_MIN or not typed.isalpha() or typed in NOT_TYPOS:
+            return None, ()
+        if self.catalog.topic_names.exact(typed) is not None or self.catalog.search_index.has_word(typed):
+            return None, ()
+        limit = 1 if len(typed) <= 5 else 2
+        close: dict[str, int] = {}
+        for spec in self.registry:
+            for name in (spec.name, *spec.aliases):
+                distance = OSA.distance(typed, name)
+                if distance <= limit + 1:
+                    close[spec.name] = min(close.get(spec.name, distance), distance)
+        within = [name for name, d in close.items() if d <= limit]
+        near = tuple(s for s in self.registry if s.name in close)
+        if len(within) == 1:
+            return self._names.exact(within[0]), near
+        return None, near
 
     async def _invoke(self, request: Request) -> Reply:
         name = request.command or ""
@@ -185,19 +264,14 @@ class Engine:
             "Not available here",
         )
 
-    async def _fallback(self, text: str, public: bool, caller: Caller) -> Reply:
-        """Not a command: perhaps a topic ("/crs il6") or an aspect ("/crs severity")."""
-        words = text.split()
-        for cut in range(min(len(words), MAX_FALLBACK_WORDS), 0, -1):  # "crs symptoms": a topic, perhaps a section
-            if self.catalog.topic_names.exact(" ".join(words[:cut])) is not None:
-                return await self._run(self._names.exact("topic"), {"query": text}, public, caller)
-        default = self.catalog.default_comparison
-        if default is not None and self.catalog.aspect_names(default).exact(text) is not None:
-            return await self._run(self._names.exact("compare"), {"aspect": text}, public, caller)
-        return self._unknown_command(words[0])
-
-    def _unknown_command(self, word: str) -> Reply:
+    def _unknown_command(self, word: str, near: tuple[CommandSpec, ...] = ()) -> Reply:
         ctx = self._ctx
+        if near:
+            return self._error(
+                f"I don't know the command {ctx.quote(word)}, and the pack does not answer it as a question. Did you mean:",
+                tuple(ctx.hint(s.usage) for s in near[:3]) + (ctx.hint("help"),),
+                "Did you mean…",
+            )
         match = self._names.lookup(word)
         hints = tuple(ctx.hint(c.item.usage) for c in match.suggestions[:2] if c.score >= 60)
         topics = self.catalog.topic_names.ranked(word, limit=2)
@@ -251,7 +325,7 @@ class Engine:
                 return []
             return [Choice(shorten(label, CHOICE_TEXT), value[:CHOICE_TEXT]) for label, value in pairs[:limit]]
         except Exception:
-            log.exception("autocomplete failed for %s %r", kind, prefix)
+            log.exception("autocomplete failed for %s (%d characters typed)", kind, len(prefix or ""))
             return []
 
     def _comparison_for(self, context: Mapping[str, str]):

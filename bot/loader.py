@@ -9,6 +9,7 @@ medical reference text.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from .normalize import normalize
 from .reading import Budget, PackProblem, Path_, pack_files, read_file
 from .reading import PackFileText as _File
 from .reading import type_name as _type_name
-from .schema import Comparison, Fact, PackFile, PackInfo, Scale, Source, Topic
+from .schema import Comparison, Fact, PackFile, PackInfo, Scale, Source, Synonym, Topic
 
 __all__ = ["Pack", "PackError", "PackProblem", "bundled_content_dir", "content_dir_from_env", "load_pack"]
 
@@ -53,6 +54,7 @@ class Pack:
     facts: tuple[Fact, ...]
     files: tuple[str, ...] = field(default=())
     scales: tuple[Scale, ...] = field(default=())
+    synonyms: tuple[Synonym, ...] = ()
 
 
 def bundled_content_dir() -> Path:
@@ -138,7 +140,8 @@ def _echo_of_item_error(err: dict[str, Any], errors: list[dict[str, Any]]) -> bo
 def _owner_id(data: Any, loc: tuple[Any, ...]) -> str | None:
     """Name the innermost entity with an id along `loc`, so messages say which topic etc."""
     names = {"topics": "topic", "sources": "source", "comparisons": "comparison", "facts": "fact",
-             "sections": "section", "aspects": "aspect", "scales": "scale", "domains": "domain", "values": "value"}
+             "sections": "section", "aspects": "aspect", "scales": "scale", "domains": "domain", "values": "value",
+             "synonyms": "synonym"}
     found: list[str] = []
     node = data
     for i, part in enumerate(loc):
@@ -290,8 +293,9 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
         )
     if "not medical advice" not in info.disclaimer.casefold() and "not advice" not in info.disclaimer.casefold():
         problems.append(PackProblem(info_at, info_lines["disclaimer"], "disclaimer must say the text is 'not medical advice' (or 'not advice')"))
+    synonyms = _check_synonyms(parsed, topics, comparisons, facts, problems)
     return Pack(root, info, sources, tuple(topics), tuple(comparisons), tuple(facts), tuple(f.name for f, _ in parsed),
-                tuple(scales))
+                tuple(scales), synonyms)
 
 
 def _register(registry: _Registry, f: _File, at: Path_, entity: Any, owner: str) -> list[tuple[str, str, int | None, str]]:
@@ -352,3 +356,67 @@ def _check_scale(
     if scale.requires is not None:
         refs += [(s, f.name, f.line(at + ("requires", "sources", k)), owner) for k, s in enumerate(scale.requires.sources)]
     return refs
+
+
+# --------------------------------------------------------------------------- synonyms (questions)
+
+
+def _check_synonyms(
+    parsed: list[tuple[_File, PackFile]], topics: list[Topic], comparisons: list[Comparison], facts: list[Fact],
+    problems: list[PackProblem],
+) -> tuple[Synonym, ...]:
+    """Each variant leads to one term, no term is itself a variant (no chains), and every term
+    occurs in the pack: a synonym may only steer a question towards the pack's own words."""
+    entries: list[tuple[Synonym, _File, int]] = [(s, f, i) for f, pf in parsed for i, s in enumerate(pf.synonyms)]
+    if not entries:
+        return ()
+    terms = _Registry("synonym term", problems)
+    variants = _Registry("synonym variant", problems)
+    term_keys: dict[str, str] = {}
+    for syn, f, i in entries:
+        at = ("synonyms", i)
+        term_key = normalize(syn.term)
+        terms.add(term_key, syn.term, f.name, f.line(at + ("term",)), f"synonym '{syn.term}'")
+        term_keys.setdefault(term_key, syn.term)
+        for j, variant in enumerate(syn.variants):
+            key, line = normalize(variant), f.line(at + ("variants", j))
+            if key == term_key:
+                problems.append(PackProblem(f.name, line, f"variant '{variant}' is the term '{syn.term}' itself: remove it"))
+                continue
+            variants.add(key, variant, f.name, line, f"synonym '{syn.term}'", (f.name, at))
+    for key, (file, line, owner, _) in variants.seen.items():
+        if key in term_keys:
+            problems.append(PackProblem(file, line, f"variant '{term_keys[key]}' of {owner} is itself a synonym term: "
+                                                    "list its variants under one term (no chains)"))
+    corpus = _corpus(topics, comparisons, facts)
+    for syn, f, i in entries:
+        if not _occurs(syn.term, corpus):
+            problems.append(PackProblem(f.name, f.line(("synonyms", i, "term")),
+                                        f"term '{syn.term}' appears nowhere in the pack's topics, comparisons or facts: "
+                                        "a synonym must lead to words the pack uses"))
+    return tuple(syn for syn, _, _ in entries)
+
+
+def _corpus(topics: list[Topic], comparisons: list[Comparison], facts: list[Fact]) -> str:
+    """Every name and text of the pack, case-folded, one per line, for finding synonym terms."""
+    parts: list[str] = []
+    for t in topics:
+        parts += [t.id, t.title, t.summary, *t.aliases, *t.tags]
+        for s in t.sections:
+            parts += [s.id, s.title, s.body, *s.aliases, *(n.text for n in s.notes)]
+    for c in comparisons:
+        parts += [c.id, c.title, c.summary or "", *c.aliases]
+        for a in c.aspects:
+            parts += [a.id, a.title, a.left, a.right, *a.aliases, *(n.text for n in a.notes)]
+    for fact in facts:
+        parts += [fact.id, fact.text, *fact.tags, *(n.text for n in fact.notes)]
+    return "\n".join(parts).casefold()
+
+
+def _occurs(term: str, corpus: str) -> bool:
+    """`term` as whole words, whatever separates them ("IL-6 inhibitors" matches "IL 6 inhibitors")."""
+    words = re.findall(r"[^\W_]+", term.casefold())
+    if not words:
+        return False
+    pattern = r"(?<![^\W_])" + r"[\W_]+".join(map(re.escape, words)) + r"(?![^\W_])"
+    return re.search(pattern, corpus) is not None

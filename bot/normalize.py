@@ -36,3 +36,8 @@ def shorten(text: str, limit: int) -> str:
     if space > limit * 0.6:
         cut = cut[:space]
     return cut.rstrip(" ,;:.-") + "…"
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """ "1 comparison", "2 comparisons", "0 facts"; `many` for irregular plurals."""
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"

@@ -124,11 +124,14 @@ class Reply:
     is_error: bool = False
     # The canonical command that produced this reply (empty for errors), e.g. "compare crs cytokine-storm severity".
     command: str = ""
+    # One line the reader should see before the cards, e.g. how a mistyped command was read.
+    notice: str = ""
 
     @property
     def text(self) -> str:
         """Plain-text fallback for the whole reply (notifications, screen readers, logs)."""
-        return "\n\n".join(card.plain_text() for card in self.cards)
+        cards = "\n\n".join(card.plain_text() for card in self.cards)
+        return f"{self.notice}\n\n{cards}" if self.notice else cards
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -178,6 +178,20 @@ class Scale(Strict):
     sources: tuple[Id, ...] = Field(min_length=1)
 
 
+# --------------------------------------------------------------------------- synonyms (questions)
+
+MAX_SYNONYM_VARIANTS = 30
+
+
+class Synonym(Strict):
+    """Words people type for a term the pack uses. A question is read as if it said `term`
+    ("are steroids used" -> corticosteroids), so a synonym only steers lookups to the pack's own
+    words and never adds a claim. The loader checks that `term` occurs in the pack."""
+
+    term: Alias
+    variants: tuple[Alias, ...] = Field(min_length=1, max_length=MAX_SYNONYM_VARIANTS)
+
+
 class PackFile(Strict):
     """One YAML file of a pack. Every key is optional; the pack as a whole must have `pack`."""
 
@@ -187,3 +201,4 @@ class PackFile(Strict):
     comparisons: tuple[Comparison, ...] = ()
     facts: tuple[Fact, ...] = ()
     scales: tuple[Scale, ...] = ()
+    synonyms: tuple[Synonym, ...] = ()

@@ -3,6 +3,11 @@
 BM25 over stemmed words, with postings kept in impact order and capped per term: a term that
 occurs everywhere adds little to the ranking, and the cap keeps a query on a 10,000-topic pack
 within a few milliseconds. Unknown words fall back to prefix and fuzzy matches on the vocabulary.
+
+Documents are ranked first by how many query words they hold, each word weighted by how
+exactly it was found: as typed (1), only as another form of the same stem (`dose` for
+`dosing`), as a prefix, or as a typo fix. So `tocilizumab dose` ranks passages on tocilizumab,
+which the pack names as typed, above a teclistamab passage that only says `dosing`.
 """
 
 from __future__ import annotations
@@ -29,8 +34,16 @@ STOP = frozenset(
 K1, B = 1.2, 0.75
 TITLE_BOOST = 3
 MAX_POSTINGS = 1000  # per term, in impact order
-COVERAGE = 1000.0  # bonus per matched query word, far above any BM25 weight
 SNIPPET = 180
+# How much a query word counts towards coverage, by how it was found in the pack.
+EXACT, STEMMED, PREFIX, FUZZY = 1.0, 0.8, 0.6, 0.5
+# Ranking packs coverage and BM25 into one number: each tenth of a matched word is worth
+# BM25_ROOM, more than a query's BM25 sum can reach, so `rank % BM25_ROOM` is the BM25 part.
+BM25_ROOM = 10_000.0
+UNIT = 10 * BM25_ROOM
+RERANK = 20  # leading documents whose coverage is checked word by word
+EXPANSIONS_KEPT = 20_000  # query words whose expansions are remembered
+PREFIX_MIN, PREFIX_SLACK = 5, 4  # a word may stand for a pack term of 5+ letters that it extends by 4 at most
 
 _stemmer = snowballstemmer.stemmer("english")
 
@@ -42,6 +55,11 @@ def stem(word: str) -> str:
 
 def terms(text: str) -> list[str]:
     return [stem(w) for w in WORD.findall(text.casefold()) if w not in STOP]
+
+
+def words(text: str) -> list[str]:
+    """The words of `text` as typed (case-folded), without stop words: what `terms` stems."""
+    return [w for w in WORD.findall(text.casefold()) if w not in STOP]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +75,10 @@ class Document:
 @dataclass(frozen=True, slots=True)
 class Hit:
     document: Document
-    score: float
+    score: float  # BM25: how strongly the document holds the words it holds
     snippet: str
+    coverage: float = 0.0  # query words held, each weighted by how exactly it was found (EXACT = 1)
+    index: int = -1  # the document's position in `SearchIndex.documents`
 
 
 class SearchIndex:
@@ -67,10 +87,15 @@ class SearchIndex:
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         counts: list[Counter[str]] = []
         lengths: list[int] = []
+        surfaces: set[str] = set()
         for doc in self.documents:
-            c = Counter(terms(doc.text + " " + doc.extra))
-            for t in terms(doc.title):
-                c[t] += TITLE_BOOST
+            typed = words(doc.text + " " + doc.extra)
+            surfaces.update(typed)
+            c = Counter(stem(w) for w in typed)
+            title = words(doc.title)
+            surfaces.update(title)
+            for w in title:
+                c[stem(w)] += TITLE_BOOST
             counts.append(c)
             lengths.append(sum(c.values()) or 1)
         n = len(self.documents) or 1
@@ -79,44 +104,129 @@ class SearchIndex:
         for i, c in enumerate(counts):
             norm = K1 * (1 - B + B * lengths[i] / avg)
             for t, tf in c.items():
-                idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
-                postings[t].append((i, idf * tf * (K1 + 1) / (tf + norm)))
+                postings[t].append((i, self._idf(n, df[t]) * tf * (K1 + 1) / (tf + norm)))
         self._postings = {t: sorted(p, key=lambda x: -x[1])[:MAX_POSTINGS] for t, p in postings.items()}
         self._vocab = sorted(self._postings)
+        self._surfaces = frozenset(surfaces)
+        self._df = dict(df)
+        self._n = n
+        self._bags: dict[int, frozenset[str]] = {}
+        self._typed: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+        self._expanded: dict[str, list[tuple[str, float]]] = {}
 
-    def _expand(self, term: str) -> list[str]:
-        """Words of the index that a query word stands for: itself, else prefixes, else a typo fix."""
+    @staticmethod
+    def _idf(n: int, df: int) -> float:
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def idf(self, term: str) -> float:
+        """How telling a stemmed term is: high for rare terms, and highest for terms the pack lacks."""
+        return self._idf(self._n, self._df.get(term, 0))
+
+    def has_word(self, word: str) -> bool:
+        """Whether the pack holds `word` exactly as typed (case-folded)."""
+        return word.casefold() in self._surfaces
+
+    def terms_of(self, index: int) -> frozenset[str]:
+        """The stemmed terms of one document (title, text and hidden names), computed on demand."""
+        bag = self._bags.get(index)
+        if bag is None:
+            doc = self.documents[index]
+            if len(self._bags) >= EXPANSIONS_KEPT:
+                self._bags.clear()
+            bag = self._bags[index] = frozenset(terms(f"{doc.title} {doc.text} {doc.extra}"))
+        return bag
+
+    def expand(self, word: str) -> list[tuple[str, float]]:
+        """Terms of the index that a query word stands for, each with how exactly it matched:
+        its own stem (EXACT if the pack has the word as typed, else STEMMED), else prefixes,
+        else one typo fix. Remembered per word: a typo fix scans the whole vocabulary."""
+        found = self._expanded.get(word)
+        if found is None:
+            if len(self._expanded) >= EXPANSIONS_KEPT:
+                self._expanded.clear()
+            found = self._expanded[word] = self._expand(word)
+        return found
+
+    def _expand(self, word: str) -> list[tuple[str, float]]:
+        term = stem(word)
         if term in self._postings:
-            return [term]
+            return [(term, EXACT if word in self._surfaces else STEMMED)]
         if len(term) >= 3:
             start = bisect_left(self._vocab, term)
             found = [v for v in self._vocab[start : start + 5] if v.startswith(term)]
             if found:
-                return found
+                return [(v, PREFIX) for v in found]
+            # The other way round: the pack holds a shorter form the word begins ("predict" for "predictor").
+            for cut in range(len(term) - 1, max(PREFIX_MIN, len(term) - PREFIX_SLACK) - 1, -1):
+                if term[:cut] in self._postings:
+                    return [(term[:cut], PREFIX)]
         if len(term) >= 4:
             best = process.extractOne(term, self._vocab, scorer=fuzz.ratio, score_cutoff=80)
             if best:
-                return [best[0]]
+                return [(best[0], FUZZY)]
         return []
 
-    def search(self, query: str, limit: int = 5) -> list[Hit]:
-        wanted = list(dict.fromkeys(terms(query)))
+    def search(self, query: str, limit: int = 5, *, snippets: bool = True) -> list[Hit]:
+        """The `limit` best documents for `query`; `snippets=False` when no one will read them."""
+        wanted = list(dict.fromkeys(words(query)))
         if not wanted:
             return []
-        scores: dict[int, float] = {}
-        used: list[str] = []
-        get = scores.get
-        for term in wanted:
-            expansions = self._expand(term)
-            used += expansions
-            for expansion in expansions:
-                # COVERAGE per query word: documents holding every word rank above those holding some.
-                for doc, weight in self._postings[expansion]:
-                    scores[doc] = get(doc, 0.0) + weight + COVERAGE
-        if not scores:
+        # One number per document: coverage in units of UNIT (far above any BM25 sum), plus BM25.
+        rank: dict[int, float] = {}
+        get = rank.get
+        expanded: list[tuple[str, list[tuple[str, float]]]] = []
+        for word in wanted:
+            expansions = self.expand(word)
+            expanded.append((word, expansions))
+            if len(expansions) == 1:
+                term, exactness = expansions[0]
+                bonus = exactness * UNIT
+                for doc, weight in self._postings[term]:
+                    rank[doc] = get(doc, 0.0) + bonus + weight
+                continue
+            # Several expansions: counted once per query word, by the best a document holds.
+            best: dict[int, float] = {}
+            for term, exactness in expansions:
+                bonus = exactness * UNIT
+                for doc, weight in self._postings[term]:
+                    if bonus + weight > best.get(doc, 0.0):
+                        best[doc] = bonus + weight
+            for doc, value in best.items():
+                rank[doc] = get(doc, 0.0) + value
+        if not rank:
             return []
-        best = heapq.nlargest(limit, scores, key=get)
-        return [Hit(self.documents[d], scores[d] % COVERAGE, self._snippet(self.documents[d].text, used)) for d in best]
+        # Coverage first (documents holding every word, as typed, rank above those holding some).
+        # The vocabulary says whether a word occurs as typed anywhere; the few leading documents
+        # are then checked one by one, so "dose" as typed beats "dosing" in the same pack.
+        pool = heapq.nlargest(max(limit * 4, RERANK), rank, key=rank.__getitem__)
+        scores = {d: rank[d] % BM25_ROOM for d in pool}
+        exact = {d: self._coverage_in(d, expanded) for d in pool}
+        top = sorted(pool, key=lambda d: (-exact[d], -scores[d], d))[:limit]
+        used = [term for _, expansions in expanded for term, _ in expansions]
+        return [
+            Hit(self.documents[d], scores[d], self._snippet(self.documents[d].text, used) if snippets else "", exact[d], d)
+            for d in top
+        ]
+
+    def _coverage_in(self, index: int, expanded: list[tuple[str, list[tuple[str, float]]]]) -> float:
+        """Coverage of one document, each query word weighted by how exactly this document holds it."""
+        cached = self._typed.get(index)
+        if cached is None:
+            doc = self.documents[index]
+            typed = frozenset(WORD.findall(f"{doc.title} {doc.text} {doc.extra}".casefold()))
+            if len(self._typed) >= EXPANSIONS_KEPT:
+                self._typed.clear()
+            cached = self._typed[index] = (typed, frozenset(stem(w) for w in typed if w not in STOP))
+        surfaces, stems = cached
+        total = 0.0
+        for word, expansions in expanded:
+            if word in surfaces:
+                total += EXACT
+                continue
+            held = [exactness for term, exactness in expansions if term in stems]
+            if held:
+                total += min(max(held), STEMMED)
+        return total
 
     @staticmethod
     def _snippet(text: str, used: list[str]) -> str:

@@ -46,3 +46,12 @@ def engine(catalog: Catalog) -> Engine:
 def mini_engine() -> Engine:
     return Engine.load(MINI_PACK, clock=lambda: FIXED_NOW, rng=random.Random(7))
 
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the question set's results (tests/test_questions.py) at the end of the run."""
+    from tests import test_questions
+
+    if test_questions.RESULTS:
+        terminalreporter.section("questions in plain words (tests/data/questions.yaml)")
+        for group, result in test_questions.RESULTS.items():
+            terminalreporter.write_line(f"{group}: {result}")

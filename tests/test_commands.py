@@ -336,3 +336,10 @@ def test_registry_names_fit_every_platform(engine: Engine) -> None:
         assert spec.name.islower() and len(spec.name) <= 32 and len(spec.summary) <= 100
         for p in spec.params:
             assert p.name.islower() and len(p.name) <= 32 and len(p.description) <= 100
+
+
+def test_search_with_one_result_says_so_in_the_singular(mini_engine: Engine) -> None:
+    reply = mini_engine.execute("search fatigue")
+    card = only_card(reply)
+    assert len(card.fields) == 1, [f.name for f in card.fields]
+    assert card.body == "The one result."

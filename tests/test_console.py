@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import MINI_PACK
+from tests.pty_console import PtyConsole
 
 CYTOBOT = [sys.executable, "-m", "adapters.cli"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,48 +79,22 @@ def test_console_over_a_pipe() -> None:
     result = run("console", stdin="compare severity\ntopic il6\nbogus\nquit\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "Severity" in out and "Interleukin-6" in out and "Unknown command" in out
+    assert "Severity" in out and "Interleukin-6" in out and "Not covered by this pack" in out
 
 
 def test_console_in_a_pseudo_terminal_keeps_history(tmp_path: Path) -> None:
     history = tmp_path / "history"
     env = {**os.environ, "CYTOBOT_HISTORY_FILE": str(history), "COLUMNS": "100", "TERM": "dumb"}
     env.pop("CYTOBOT_CONTENT_DIR", None)
-    # Popen on a pty pair, not pty.fork(): forking a threaded pytest process and running
-    # Python before exec can deadlock; Popen forks and execs in C.
-    fd, tty = pty.openpty()
-    proc = subprocess.Popen([*CYTOBOT, "console"], stdin=tty, stdout=tty, stderr=tty, env=env, cwd="/", start_new_session=True)
-    os.close(tty)
-    output = b""
-
-    def read_until(marker: bytes, count: int = 1, timeout: float = 60.0) -> None:
-        nonlocal output
-        deadline = time.monotonic() + timeout
-        while output.count(marker) < count:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"{marker!r} x{count} not seen; got {output[-500:]!r}")
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if ready:
-                try:
-                    output += os.read(fd, 65536)
-                except OSError:
-                    break
-
-    # Type only at a fresh prompt: readline prints it after switching the terminal to raw
-    # mode, and a ^D typed earlier (in canonical mode) would be lost.
-    try:
-        read_until(b"crs> ", 1)
-        os.write(fd, b"/crs compare severity\r")
-        read_until(b"Severity")
-        read_until(b"crs> ", 2)
-        os.write(fd, b"fact today\r")
-        read_until(b"Did you know?")
-        read_until(b"crs> ", 3)
-        os.write(fd, b"\x04")  # Ctrl-D leaves
-        assert proc.wait(timeout=60) == 0
-    finally:
-        proc.kill()
-        os.close(fd)
+    with PtyConsole(env) as console:
+        console.expect(b"crs> ", 1)
+        console.type("/crs compare severity")
+        console.expect(b"Severity")
+        console.expect(b"crs> ", 2)
+        console.type("fact today")
+        console.expect(b"Did you know?")
+        console.expect(b"crs> ", 3)
+        assert console.leave() == 0
+        output = console.output
     assert "not medical advice" in flat(output.decode(errors="replace"))
     assert history.read_text().splitlines()[-2:] == ["/crs compare severity", "fact today"]

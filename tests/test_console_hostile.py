@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import pty
+import re
+import select
 import shutil
 import subprocess
 import sys
@@ -12,7 +15,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from adapters.console.render import render_reply
+from adapters.console.render import render_plain, render_reply
 from bot.reply import Action, ActionKind, Card, Field, Footer, Reply, SourceRef, Table, Visibility
 from tests.conftest import MINI_PACK
 
@@ -20,7 +23,7 @@ CYTOBOT = [sys.executable, "-m", "adapters.cli"]
 MARKUP = {
     "title: Alpha condition": "title: 'Alpha [/] condition'",
     "summary: Alpha is a made-up condition with fever and hypotension.":
-        "summary: 'Alpha [bold]is[/bold] made up [/] with [link=http://x]a link[/link] and :smile: [red'",
+        "summary: 'Alpha [bold]is[/bold] made up [/] with [link=http://x]a link[/link], :smile: and hypotension [red'",
     "left: Mild": "left: '[/]Mild'",
     "right: Can be severe": "right: '[red]Can be severe'",
     "body: Fever, fatigue and low blood pressure (hypotension).": "body: 'Fever [/b] and [i]'",
@@ -45,8 +48,38 @@ def markup_pack(tmp_path: Path) -> Path:
 
 
 def ask(root: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Through a pipe: the plain rendering."""
     env = {**os.environ, "CYTOBOT_CONTENT_DIR": str(root), "COLUMNS": "250"}
     return subprocess.run([*CYTOBOT, *args], capture_output=True, text=True, env=env, input=stdin, timeout=60, cwd="/")
+
+
+def ask_on_a_terminal(root: Path, *args: str) -> tuple[int, str]:
+    """On a pseudo-terminal: rich's panels and tables, as a person at a terminal sees them."""
+    env = {**os.environ, "CYTOBOT_CONTENT_DIR": str(root), "COLUMNS": "250", "TERM": "xterm-256color"}
+    fd, tty = pty.openpty()
+    proc = subprocess.Popen([*CYTOBOT, *args], stdin=subprocess.DEVNULL, stdout=tty, stderr=tty, env=env, cwd="/")
+    os.close(tty)
+    output = b""
+    try:
+        while True:
+            ready, _, _ = select.select([fd], [], [], 60)
+            if not ready:
+                break
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+        code = proc.wait(timeout=60)
+    finally:
+        proc.kill()
+        os.close(fd)
+    return code, ANSI.sub("", output.decode(errors="replace"))
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def flat(text: str) -> str:
@@ -57,24 +90,53 @@ def flat(text: str) -> str:
     ("line", "literal"),
     [
         ("topic alpha", "Alpha [/] condition"),
-        ("topic alpha", "Alpha [bold]is[/bold] made up [/] with [link=http://x]a link[/link] and :smile: [red"),
+        ("topic alpha", "Alpha [bold]is[/bold] made up [/] with [link=http://x]a link[/link], :smile: and hypotension [red"),
         ("topic alpha symptoms", "Fever [/b] and [i]"),
         ("compare severity", "[/]Mild"),
         ("compare severity", "[red]Can be severe"),
     ],
 )
 def test_markup_in_pack_text_prints_literally_in_cytobot_ask(markup_pack: Path, line: str, literal: str) -> None:
-    result = ask(markup_pack, "ask", line)
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
-    assert literal in flat(result.stdout)
+    code, shown = ask_on_a_terminal(markup_pack, "ask", line)
+    assert code == 0, shown
+    assert "Traceback" not in shown and "MarkupError" not in shown
+    assert "╭" in shown  # the rich rendering, not the plain one
+    assert literal in flat(shown)
+    piped = ask(markup_pack, "ask", line)
+    assert piped.returncode == 0, piped.stderr
+    assert literal in flat(piped.stdout)
 
 
-def test_markup_in_pack_text_does_not_crash_the_console(markup_pack: Path) -> None:
-    result = ask(markup_pack, "console", stdin="topic alpha\ncompare\nquit\n")
-    assert result.returncode == 0, result.stderr
-    assert "Alpha [/] condition" in flat(result.stdout)
-    assert "[/]Mild" in flat(result.stdout)
+def test_markup_in_pack_text_does_not_crash_the_console(markup_pack: Path, tmp_path: Path) -> None:
+    """The REPL on a pseudo-terminal (rich rendering), typing as a person would."""
+    env = {**os.environ, "CYTOBOT_CONTENT_DIR": str(markup_pack), "COLUMNS": "250", "TERM": "dumb",
+           "CYTOBOT_HISTORY_FILE": str(tmp_path / "history")}
+    fd, tty = pty.openpty()
+    proc = subprocess.Popen([*CYTOBOT, "console"], stdin=tty, stdout=tty, stderr=tty, env=env, cwd="/", start_new_session=True)
+    os.close(tty)
+    output = b""
+
+    def read_until(marker: bytes, count: int) -> None:
+        nonlocal output
+        while output.count(marker) < count:
+            ready, _, _ = select.select([fd], [], [], 60)
+            assert ready, f"{marker!r} x{count} not seen; got {output[-400:]!r}"
+            output += os.read(fd, 65536)
+
+    try:
+        read_until(b"crs> ", 1)
+        os.write(fd, b"topic alpha\r")
+        read_until(b"crs> ", 2)
+        os.write(fd, b"compare\r")
+        read_until(b"crs> ", 3)
+        os.write(fd, b"\x04")
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+        os.close(fd)
+    shown = flat(ANSI.sub("", output.decode(errors="replace")))
+    assert "Traceback" not in shown and "╭" in shown
+    assert "Alpha [/] condition" in shown and "[/]Mild" in shown and "[red]Can be severe" in shown
 
 
 INJECTED = ("\x1b]0;pwned\x07", "\x1b[2J", "\x9b31m", "\u202e")
@@ -100,3 +162,7 @@ def test_control_sequences_are_shown_as_escapes_never_sent_to_the_terminal() -> 
     assert "\x07" not in shown
     assert shown.count("\\x1b]0;pwned\\x07") >= 8  # every part of the card, visibly escaped
     assert "\\u202eoops" in shown
+    plain = render_plain(reply)  # what a pipe gets
+    for sequence in INJECTED:
+        assert sequence not in plain
+    assert plain.count("\\x1b]0;pwned\\x07") >= 8

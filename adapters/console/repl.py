@@ -2,60 +2,29 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 
 from bot.engine import Engine
 
-from .render import render_reply
+from .history import History, history_file
+from .render import render_plain, render_reply
 
 PROMPT = "crs> "
 QUIT = {"quit", "exit", ":q", "/quit", "/exit"}
 
 
-def history_file() -> Path:
-    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return Path(os.environ.get("CYTOBOT_HISTORY_FILE") or state / "cytobot" / "history")
-
-
-def _setup_history() -> Path | None:
-    try:
-        import readline
-    except ImportError:  # pragma: no cover - not on every platform
-        return None
-    path = history_file()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            readline.read_history_file(path)
-        readline.set_history_length(1000)
-    except OSError:
-        return None
-    return path
-
-
-def _save_history(path: Path | None) -> None:
-    if path is None:
-        return
-    try:
-        import readline
-
-        readline.write_history_file(path)
-    except (ImportError, OSError):
-        pass
-
-
 def run_console(engine: Engine, console: Console | None = None) -> int:
     console = console or Console()
-    history = _setup_history() if sys.stdin.isatty() else None
+    history = History.start(history_file()) if sys.stdin.isatty() else None
+    plain = not sys.stdout.isatty()  # piped: plain lines, no box drawing
     info = engine.catalog.info
     examples = engine.catalog.examples
     console.print(
-        f"[bold]cytobot[/] console · {escape(info.name)} v{escape(info.version)}. Type [cyan]help[/], "
+        f"[bold]cytobot[/] console · {escape(info.name)} v{escape(info.version)}. Ask in plain words "
+        f"([cyan]what is {escape(examples['topic'])}?[/]) or type [cyan]help[/], "
         f"[cyan]compare {escape(examples['aspect'])}[/], [cyan]topic {escape(examples['topic'])}[/]… "
         "([cyan]quit[/] or Ctrl-D to leave)"
     )
@@ -73,7 +42,12 @@ def run_console(engine: Engine, console: Console | None = None) -> int:
                 break
             if not line.strip():
                 continue
-            console.print(render_reply(engine.execute(line)))
+            reply = engine.execute(line)
+            if plain:
+                print(render_plain(reply), flush=True)
+            else:
+                console.print(render_reply(reply))
     finally:
-        _save_history(history)
+        if history is not None:
+            history.save()
     return 0

@@ -49,19 +49,37 @@ SORRY = "Sorry, something went wrong on my side while answering that. It has bee
 MANAGERS = "members with the Manage Channels permission in this channel"
 
 
-def caller_from(interaction: discord.Interaction) -> Caller:
-    """Who is asking: Manage Channels is resolved by Discord for this member in this channel, at
-    the time of the interaction (not the command's default_permissions, which admins can change)."""
-    is_direct = interaction.guild_id is None
+def caller_from(source: discord.Interaction | discord.Message) -> Caller:
+    """Who is asking, from an interaction (slash command, button) or a message (mention, DM).
+
+    For an interaction, Manage Channels is resolved by Discord for this member in this channel,
+    at the time of the interaction (not the command's default_permissions, which admins can
+    change). For a message it is read from the member's roles in the cached channel; without a
+    cached guild it is False (questions never need it)."""
+    if isinstance(source, discord.Message):
+        channel = source.channel
+        is_direct = isinstance(channel, discord.DMChannel)
+        guild_id = source.guild.id if source.guild is not None else getattr(channel, "guild_id", None)
+        user, channel_id = source.author, channel.id
+        manage = False
+        if isinstance(user, discord.Member) and hasattr(channel, "permissions_for"):
+            try:
+                manage = bool(channel.permissions_for(user).manage_channels)
+            except Exception:  # an uncached channel cannot resolve permissions: not allowed
+                manage = False
+    else:
+        is_direct = source.guild_id is None
+        guild_id, user, channel_id = source.guild_id, source.user, source.channel_id
+        manage = bool(source.permissions.manage_channels)
     return Caller(
         platform="discord",
-        workspace=str(interaction.guild_id or ""),
-        channel=str(interaction.channel_id or ""),
-        user_id=str(interaction.user.id),
-        display_name=interaction.user.display_name,
+        workspace=str(guild_id or ""),
+        channel=str(channel_id or ""),
+        user_id=str(user.id),
+        display_name=user.display_name,
         is_direct=is_direct,
         # In a DM there is nobody else to ask: the user manages their own DM channel.
-        may_manage=is_direct or bool(interaction.permissions.manage_channels),
+        may_manage=is_direct or manage,
         managers=MANAGERS,
     )
 
@@ -112,7 +130,7 @@ def _autocomplete(engine: Engine, params: tuple[ParamSpec, ...], param: ParamSpe
         try:
             return _choices(engine, kind, current, context)
         except Exception:  # an unanswered autocomplete shows the user an error; answer empty instead
-            log.exception("autocomplete failed for %s %r", kind, current)
+            log.exception("autocomplete failed for %s (%d characters typed)", kind, len(current or ""))
             return []
 
     return autocomplete
@@ -295,8 +313,35 @@ class CytobotClient(discord.Client):
 
     async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Errors discord.py raises before or around our callback (unknown command, bad options)."""
-        log.error("command error for interaction %s: %s", interaction.id, error, exc_info=error)
+        # The error's text may quote option values (what was typed): log its kind, and a traceback
+        # only for a failure inside our own code.
+        original = error.original if isinstance(error, app_commands.CommandInvokeError) else None
+        log.error("command error for interaction %s: %s", interaction.id, type(error).__name__, exc_info=original)
         await self.send_error(interaction)
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A message that mentions the bot, or a direct message: answered with a reply to it.
+
+        No privileged intent is needed: Discord delivers the content of messages that mention
+        the bot and of DMs without Message Content. Bots (this one included) get no answer, an
+        @everyone alone is not a mention of the bot, and the reply pings nobody (the client's
+        AllowedMentions.none(), and mention_author=False)."""
+        me = self.user
+        if me is None or message.author.bot or message.author.id == me.id or message.webhook_id is not None:
+            return
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return  # joins, pins, boosts...
+        direct = isinstance(message.channel, discord.DMChannel)
+        if not direct and not any(user.id == me.id for user in message.mentions):
+            return
+        origin = Origin.DIRECT if direct else Origin.MENTION
+        try:
+            reply = await self.engine.handle(Request.text(message.content, caller_from(message), public=True, origin=origin))
+            kwargs = render(reply).send_kwargs()
+            kwargs.pop("ephemeral")  # a message reply is seen by the channel; a public reply has no share button
+            await message.reply(**kwargs, mention_author=False)
+        except Exception:
+            log.exception("failed to answer a %s in channel %s", origin.value, message.channel.id)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """The share button, by custom_id prefix: stateless, so any replica can serve it."""

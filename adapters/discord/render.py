@@ -89,9 +89,13 @@ def share_custom_id(command: str) -> str | None:
 
 def shared_by_line(display_name: str) -> str:
     """Who shared a card, as plain text: never a mention, even if the name looks like one."""
-    name = discord.utils.escape_markdown(display_name.strip() or "someone")
-    name = re.sub(r"[<@>]", lambda m: {"<": "‹", ">": "›", "@": "@\u200b"}[m.group()], name)
-    return shorten(f"Shared by {name}", CONTENT_MAX)
+    return shorten(f"Shared by {plain_line(display_name.strip() or 'someone')}", CONTENT_MAX)
+
+
+def plain_line(text: str) -> str:
+    """Text that may echo user input, as inert plain text: no markdown, no mention syntax."""
+    text = discord.utils.escape_markdown(text)
+    return re.sub(r"[<@>]", lambda m: {"<": "‹", ">": "›", "@": "@\u200b"}[m.group()], text)
 
 
 # --- the card layout --------------------------------------------------------------------------
@@ -312,7 +316,10 @@ def share_view(reply: Reply) -> discord.ui.View | None:
 
 def render(reply: Reply, *, shared_by: str | None = None) -> DiscordMessage:
     """The discord.py objects for a reply; `shared_by` names who shared it (plain text, no ping)."""
-    content = shared_by_line(shared_by) if shared_by is not None else None
+    lines = [shared_by_line(shared_by)] if shared_by is not None else []
+    if reply.notice.strip():  # e.g. how a mistyped command was read: shown above the embeds
+        lines.append(plain_line(reply.notice))
+    content = shorten("\n".join(lines), CONTENT_MAX) if lines else None
     return DiscordMessage(
         content=content,
         embeds=tuple(render_embeds(reply.cards)),

@@ -1,7 +1,7 @@
 """The bolt app: translates Slack requests into engine calls and replies into Block Kit.
 
-One slash command (the core grammar after it) and one button ("Share in channel"). Both
-handlers ack first, so Slack gets its answer within 3 seconds whatever happens next, and
+One slash command (the core grammar after it), one button ("Share in channel"), and the
+@mention and DM events (events.py). The command and button handlers ack first, so Slack gets its answer within 3 seconds whatever happens next, and
 catch everything after the ack, so a failure reaches the user as a friendly private message
 instead of Slack's "dispatch_failed". Nothing is kept between requests: any replica can
 serve any request, including a click on a button another replica rendered.
@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.caller import Roles, caller_from
 from adapters.slack.http import EVENTS_PATH, HttpServer, QuietRequestVerification, http_application, start_http
+from adapters.slack.events import SeenEvents, register_events
 from adapters.slack.render import SHARE_ACTION_ID, escape, render_message
 from bot.reply import Reply, Visibility
 from bot.request import Origin, Request
@@ -109,9 +110,11 @@ def build_app(
     api_url: str | None = None,
     command: str = DEFAULT_COMMAND,
     roles: Roles | None = None,
+    seen: SeenEvents | None = None,
 ) -> AsyncApp:
     """The bolt app. `signing_secret=None` is for Socket Mode only (no HTTP signatures).
-    `roles` decides who may manage a channel's settings (default: workspace admins and owners)."""
+    `roles` decides who may manage a channel's settings (default: workspace admins and owners);
+    `seen` records the messages already answered (default: this process, see events.py)."""
     roles = roles or Roles()
     bolt_log = logging.getLogger("cytobot.slack.bolt")
     if not any(isinstance(f, _UnusedTokenWarning) for f in bolt_log.filters):
@@ -168,6 +171,8 @@ def build_app(
         except Exception:
             log.exception("share failed")
             await _respond_safely(respond, {**_friendly_failure("Share in channel"), "replace_original": False})
+
+    register_events(app, engine, roles=roles, seen=seen)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -60,20 +60,24 @@ class Roles:
 
 
 def caller_from(body: Mapping[str, Any], client: AsyncWebClient, roles: Roles) -> Caller:
-    """The caller of a slash command (flat fields) or a block action (nested `user`, `channel`)."""
+    """The caller of a slash command (flat fields), a block action (nested `user`, `channel`) or
+    an Events API callback (`event` with `user`, `channel`, `channel_type`; `team_id` on the body)."""
+    event = body.get("event") if isinstance(body.get("event"), Mapping) else {}
     user = body.get("user") if isinstance(body.get("user"), Mapping) else {}
     channel = body.get("channel") if isinstance(body.get("channel"), Mapping) else {}
     team = body.get("team") if isinstance(body.get("team"), Mapping) else {}
-    user_id = str(body.get("user_id") or user.get("id") or "")
-    channel_id = str(body.get("channel_id") or channel.get("id") or (body.get("container") or {}).get("channel_id") or "")
+    user_id = str(body.get("user_id") or user.get("id") or event.get("user") or "")
+    channel_id = str(body.get("channel_id") or channel.get("id") or (body.get("container") or {}).get("channel_id")
+                     or event.get("channel") or "")
+    # Events carry no user name: the id stands in (it is never rendered as a mention).
     name = str(body.get("user_name") or user.get("name") or user.get("username") or user_id)
     return Caller(
         platform=PLATFORM,
-        workspace=str(body.get("team_id") or team.get("id") or ""),
+        workspace=str(body.get("team_id") or team.get("id") or event.get("team") or ""),
         channel=channel_id,
         user_id=user_id,
         display_name=name,
-        is_direct=channel_id.startswith("D"),
+        is_direct=event.get("channel_type") == "im" or channel_id.startswith("D"),
         may_manage=roles.check(client, user_id),
         managers=MANAGERS,
     )

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from bot.normalize import plural
 from bot.reply import ActionKind, Card, Field, Reply, Table, Visibility
 
 # --- Slack limits (slack_sdk models/blocks and api.slack.com/reference/block-kit) ---------
@@ -273,9 +274,9 @@ def _layout(cards: tuple[Card, ...], budget: int) -> list[dict]:
         blocks.extend(r.middle[:k])
         tail = list(r.tail)
         if k < len(r.middle):
-            tail[-1] = _with_note(tail[-1], f"{len(r.middle) - k} more part(s) of this card not shown; ask for a narrower topic or aspect.")
+            tail[-1] = _with_note(tail[-1], f"{plural(len(r.middle) - k, 'more part')} of this card not shown; ask for a narrower topic or aspect.")
         if dropped and n == len(rendered) - 1:
-            tail[-1] = _with_note(tail[-1], f"{dropped} more card(s) not shown.")
+            tail[-1] = _with_note(tail[-1], f"{plural(dropped, 'more card')} not shown.")
         blocks.extend(tail)
     return blocks
 
@@ -306,6 +307,8 @@ def render_blocks(reply: Reply, *, shared_by: str | None = None) -> list[dict]:
     prefix: list[dict] = []
     if shared_by is not None:
         prefix.append({"type": "context", "elements": [_mrkdwn(fit(f"Shared by {shared_by}", MAX_CONTEXT_TEXT))]})
+    if reply.notice.strip():  # e.g. how a mistyped command was read: before the cards it explains
+        prefix.append({"type": "context", "elements": [_mrkdwn(fit(reply.notice, MAX_CONTEXT_TEXT))]})
     actions = _actions_block(reply)
     budget = MAX_BLOCKS - len(prefix) - (1 if actions else 0)
     blocks = prefix + _layout(reply.cards, budget)

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from .. import __version__
 from ..citations import note_sources, sources_of
 from ..matcher import Candidate
-from ..normalize import normalize, shorten
+from ..normalize import normalize, plural, shorten
 from ..reply import Card, CardKind, Field, Table
 from ..schema import Comparison, Topic
 from .base import Answer, Args, CommandSpec, Context, ParamKind, ParamSpec, UserError, command_names
@@ -20,6 +20,7 @@ SECTION_PREVIEW = 160
 SEARCH_RESULTS = 5
 MAX_WORDS = 12
 SEPARATORS = frozenset({"vs", "v", "versus", "and", "with", "to", "or"})
+CLOSE_NAME = 80.0  # a topic name this close to what was typed is suggested before passages
 
 
 # --------------------------------------------------------------------------- lookups
@@ -33,8 +34,13 @@ def find_topic(ctx: Context, query: str) -> Topic:
     match = ctx.catalog.topic_names.lookup(query)
     if match.item is not None:
         return match.item
-    hints = _suggestions(ctx, list(match.suggestions), "topic") or (ctx.hint("list"),)
-    raise UserError(f"No topic matches {ctx.quote(query)}.", hints, "Topic not found")
+    close = [c for c in match.suggestions if c.score >= CLOSE_NAME]
+    # Not a topic, but perhaps the pack speaks of it: offer the passages that do.
+    passages = tuple(ctx.hint(h.document.command) for h in ctx.catalog.search_index.search(query, limit=3))
+    hints = _suggestions(ctx, close, "topic") + passages + _suggestions(ctx, list(match.suggestions), "topic")
+    hints = tuple(dict.fromkeys(hints)) or (ctx.hint("list"),)
+    said = " Passages that mention it:" if passages else ""
+    raise UserError(f"No topic matches {ctx.quote(query)}.{said}", hints[:5], "Topic not found")
 
 
 def default_comparison(ctx: Context) -> Comparison:
@@ -86,8 +92,9 @@ def cmd_about(ctx: Context, args: Args) -> Answer:
         Field("Content pack", f"{info.name} ({info.id}) v{info.version}", inline=True),
         Field(
             "Contents",
-            f"{len(cat.topics)} topics, {sections} sections, {len(cat.comparisons)} comparisons, "
-            f"{aspects} aspects, {len(cat.facts)} facts, {len(cat.sources)} sources",
+            ", ".join(plural(n, what) for n, what in ((len(cat.topics), "topic"), (sections, "section"),
+                     (len(cat.comparisons), "comparison"), (aspects, "aspect"), (len(cat.facts), "fact"),
+                     (len(cat.sources), "source"))),
         ),
     ]
     card = ctx.cards.card("About cytobot", body=info.description, fields=fields, kind=CardKind.ABOUT)
@@ -100,7 +107,7 @@ def cmd_list(ctx: Context, args: Args) -> Answer:
     fields = [Field("Topics", topics)]
     for c in cat.comparisons.values():
         fields.append(Field(f"Compare: {c.title}", ", ".join(a.id for a in c.aspects)))
-    fields.append(Field("Facts", f"{len(cat.facts)} facts: {ctx.hint('fact')} or {ctx.hint('fact today')}"))
+    fields.append(Field("Facts", f"{plural(len(cat.facts), 'fact')}: {ctx.hint('fact')} or {ctx.hint('fact today')}"))
     body = f"Open one with {ctx.hint('topic <id>')} or {ctx.hint('compare <aspect>')}."
     card = ctx.cards.card(f"What's in {cat.info.name}", body=body, fields=fields, kind=CardKind.LIST)
     return Answer((card,), "list")
@@ -207,7 +214,9 @@ def cmd_compare(ctx: Context, args: Args) -> Answer:
     if match.item is None:
         hints = tuple(ctx.hint(f"compare {c.item.id}") for c in match.suggestions[:3])
         hints = hints or (ctx.hint(f"compare {left.id} {right.id}"), ctx.hint("list"))
-        raise UserError(f"The comparison has no aspect {ctx.quote(aspect_q)}.", hints, "Aspect not found")
+        aspects = ", ".join(a.id for a in comparison.aspects)
+        raise UserError(f"The comparison has no aspect {ctx.quote(aspect_q)}. Its aspects: {aspects}.", hints,
+                        "Aspect not found")
     a = match.item
     cells = (a.right, a.left) if swapped else (a.left, a.right)
     card = ctx.cards.card(
@@ -272,7 +281,7 @@ def cmd_search(ctx: Context, args: Args) -> Answer:
         raise UserError(f"Nothing in the pack mentions {ctx.quote(words)}.", (ctx.hint("list"), ctx.hint("help search")), "No results")
     fields = [Field(f"{h.document.title}", f"{h.snippet}\n→ {ctx.hint(h.document.command)}") for h in hits]
     card = ctx.cards.card(
-        f"Search: {shorten(words, 80)}", body=f"Top {len(hits)} results, best first.", fields=fields, kind=CardKind.SEARCH,
+        f"Search: {shorten(words, 80)}", body=("The one result." if len(hits) == 1 else f"Top {len(hits)} results, best first."), fields=fields, kind=CardKind.SEARCH,
         sources=[h.document for h in hits],
     )
     return Answer((card,), f"search {words}")

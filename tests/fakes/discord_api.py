@@ -3,7 +3,8 @@
 An unmodified `discord.Client` logs in, connects, identifies, syncs its commands and answers
 interactions against it exactly as it would against discord.com. The fake records every
 REST request so tests can assert on what the bot sent, and lets a test dispatch gateway
-events (INTERACTION_CREATE) and wait for the interaction's callback.
+events (INTERACTION_CREATE, MESSAGE_CREATE) and wait for the interaction's callback or read
+the message the bot posts back (POST /channels/{id}/messages).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ BOT_ID = 1100000000000000002
 GUILD_ID = 1100000000000000003
 CHANNEL_ID = 1100000000000000004
 OWNER_ID = 1100000000000000005
+DM_CHANNEL_ID = 1100000000000000006
 ATTACHMENT_SIZE_LIMIT = 8 * 1024 * 1024
 ALREADY_ACKNOWLEDGED = 40060  # Discord's error code for a second answer to one interaction
 
@@ -199,6 +201,56 @@ class FakeDiscord(LoopbackServer):
 
     async def interact(self, payload: dict[str, Any], timeout: float = 5.0) -> Call:
         return await asyncio.wait_for(await self.send_interaction(payload), timeout)
+
+    def message(
+        self,
+        content: str,
+        *,
+        author_id: int = 1300000000000000001,
+        username: str = "ada",
+        bot: bool = False,
+        in_guild: bool = True,
+        channel_id: int | None = None,
+        mentions: tuple[int, ...] = (),
+        mention_everyone: bool = False,
+        type: int = 0,
+    ) -> dict[str, Any]:
+        """A MESSAGE_CREATE payload as Discord sends it: in the guild channel, or in a DM channel.
+        `mentions` are user ids mentioned (Discord lists them whatever the bot's intents)."""
+        channel = channel_id or (CHANNEL_ID if in_guild else DM_CHANNEL_ID)
+        author = user_payload(author_id, username, bot=bot)
+        payload: dict[str, Any] = {
+            "id": str(next(self._ids)),
+            "channel_id": str(channel),
+            "type": type,
+            "content": content,
+            "author": author,
+            "embeds": [],
+            "attachments": [],
+            "components": [],
+            "mentions": [user_payload(uid, "cytobot" if uid == BOT_ID else f"user{uid}", bot=uid == BOT_ID) for uid in mentions],
+            "mention_roles": [],
+            "mention_everyone": mention_everyone,
+            "pinned": False,
+            "tts": False,
+            "timestamp": "2024-01-01T00:00:00+00:00",
+            "edited_timestamp": None,
+            "flags": 0,
+        }
+        if in_guild:
+            payload["guild_id"] = str(GUILD_ID)
+            payload["member"] = {"roles": [], "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False, "mute": False,
+                                 "flags": 0, "nick": None, "avatar": None}
+        return payload
+
+    async def send_message(self, payload: dict[str, Any]) -> None:
+        """Dispatch MESSAGE_CREATE; what the bot posts back shows up in `channel_posts`."""
+        await self.dispatch("MESSAGE_CREATE", payload)
+
+    def channel_posts(self, channel_id: int | None = None) -> list[Call]:
+        """Messages the bot created with POST /channels/{id}/messages (replies to mentions and DMs)."""
+        prefix = f"/channels/{channel_id}/messages" if channel_id else "/channels/"
+        return [c for c in self.calls_to("POST", prefix) if c.path.endswith("/messages")]
 
     # --- REST handlers ---------------------------------------------------------------
     async def _record(self, request: web.Request, status: int = 200) -> Call:

@@ -89,7 +89,8 @@ class FakeSlack(LoopbackServer):
 
     def sent(self) -> list[Call]:
         """Everything the bot sent that a user could see."""
-        return [c for c in self.calls if c.kind == "response_url" or (c.kind == "api" and c.name == "chat.postMessage")]
+        posts = ("chat.postMessage", "chat.postEphemeral")
+        return [c for c in self.calls if c.kind == "response_url" or (c.kind == "api" and c.name in posts and c.status == 200)]
 
     async def wait_for(self, predicate: Callable[["FakeSlack"], bool], timeout: float = 5.0) -> None:
         """Wait until `predicate(self)` holds; raises TimeoutError instead of hanging."""
@@ -131,6 +132,8 @@ class FakeSlack(LoopbackServer):
         if method == "chat.postMessage":
             ts = f"{1700000000 + next(self._ts)}.000100"
             return web.json_response({"ok": True, "channel": body.get("channel"), "ts": ts, "message": {"text": body.get("text", ""), "ts": ts}})
+        if method == "chat.postEphemeral":
+            return web.json_response({"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"})
         if method == "apps.connections.open":
             return web.json_response({"ok": True, "url": f"ws://{HOST}:{self.port}/socket"})
         return web.json_response({"ok": False, "error": "unknown_method"})

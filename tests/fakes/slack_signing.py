@@ -72,3 +72,44 @@ def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | 
         "X-Slack-Request-Timestamp": ts,
         "X-Slack-Signature": signature,
     }
+
+
+BOT_USER = "UBOT"  # what the fake's auth.test says the bot user is
+BOT_ID = "BBOT"
+
+
+def message_event(text: str, *, channel: str = "C123", user: str | None = "U111", ts: str = "1700000100.000100",
+                  kind: str = "app_mention", thread_ts: str | None = None, **extra: Any) -> dict[str, Any]:
+    """An `app_mention`, or a `message` in a DM (kind="message", channel "D…", channel_type "im")."""
+    event: dict[str, Any] = {"type": kind, "text": text, "ts": ts, "event_ts": ts, "channel": channel, "team": "T1"}
+    if user is not None:
+        event["user"] = user
+    if kind == "message":
+        event["channel_type"] = "im" if channel.startswith("D") else "channel"
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+    event.update(extra)
+    return event
+
+
+def event_callback(event: dict[str, Any], *, event_id: str = "Ev0001") -> dict[str, Any]:
+    """The Events API envelope Slack POSTs to the request URL (and wraps in Socket Mode)."""
+    return {
+        "token": "deprecated",
+        "team_id": "T1",
+        "api_app_id": "A1",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(float(event.get("ts", "1700000100"))),
+        "authorizations": [{"enterprise_id": None, "team_id": "T1", "user_id": BOT_USER, "is_bot": True}],
+        "is_ext_shared_channel": False,
+    }
+
+
+def signed_json_headers(body: str, *, retry: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    """Headers of an Events API request; a retry carries X-Slack-Retry-Num and -Reason."""
+    headers = {**signed_headers(body, secret=secret), "Content-Type": "application/json"}
+    if retry is not None:
+        headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+    return headers
