@@ -183,7 +183,7 @@ def _read(where: Path, root: Path, key: bytes) -> Catalog | None:
 
 def _write(where: Path, root: Path, key: bytes, catalog: Catalog) -> None:
     if not _private_dir(where, create=True):
-        log.info("pack cache directory %s is not private to this user: not caching", where)
+        log.info("pack cache directory %s cannot be created or is not private to this user: not caching", where)
         return
     try:
         payload = pickle.dumps(catalog, protocol=pickle.HIGHEST_PROTOCOL)
