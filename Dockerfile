@@ -1,5 +1,6 @@
-# cytobot in one container: `cytobot run` starts every chat adapter whose credentials are set,
-# the daily scheduler, and the health/metrics server on CYTOBOT_HTTP_PORT (default 8080).
+# cytobot in one container: `cytobot run` starts every chat adapter whose credentials are set
+# and one HTTP server on CYTOBOT_HTTP_PORT (default 8080): /healthz, /readyz, /metrics and, in
+# Slack HTTP mode, /slack/events.
 #   docker build -t cytobot .        (or docker-compose, see docker-compose.yml and the README)
 # Linted in CI by hadolint (.ci/run).
 
@@ -35,7 +36,7 @@ RUN printf '#!/bin/sh\nexec python -m adapters.cli "$@"\n' > /usr/local/bin/cyto
  && chmod 0755 /usr/local/bin/cytobot \
  && python -m compileall -q /app
 USER 10001:10001
-EXPOSE 8080 3000
+EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('CYTOBOT_HTTP_PORT', '8080'), timeout=4)"]
 ENTRYPOINT ["cytobot"]

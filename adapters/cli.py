@@ -2,23 +2,25 @@
 
 This is the composition root, so it lives beside the adapters: `bot/` never imports them.
 Platform libraries are imported only by the subcommands that need them, which keeps
-`cytobot ask` and the console fast.
+`cytobot ask` and the console fast. Settings are read once (`adapters.settings`), and
+logging is configured once, after each command has parsed its own options (so `cytobot
+slack --log-level ERROR` is obeyed).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from adapters.logs import configure_logging
+from adapters.settings import EX_CONFIG, Settings, SettingsError, load_settings
 from bot import __version__
 from bot.engine import Engine
-from bot.loader import PackError, content_dir_from_env, load_pack
+from bot.loader import PackError, load_pack
 from bot.normalize import plural
 
 PLATFORMS = ("slack", "discord")
@@ -45,24 +47,47 @@ def _parser() -> argparse.ArgumentParser:
     for name in PLATFORMS:
         p = sub.add_parser(name, help=f"run the {name.capitalize()} adapter (see `cytobot {name} --help`)", add_help=False)
         p.add_argument("args", nargs=argparse.REMAINDER)
-    sub.add_parser("run", help="run every configured chat adapter; the console if none is configured")
+    sub.add_parser("run", help="run every configured chat adapter, with /healthz, /readyz and /metrics on CYTOBOT_HTTP_PORT")
     return parser
 
 
-def load_engine(prefix: str = "/crs") -> Engine | None:
-    """The engine on the configured pack, or None after saying on stderr why the pack is refused."""
+def load_config(prog: str = "cytobot") -> Settings | None:
+    """The settings, or None after naming every wrong variable on stderr (exit with EX_CONFIG)."""
     try:
-        return Engine.from_env(prefix=prefix)
-    except PackError as exc:
-        print(f"cytobot: the content pack in {content_dir_from_env()} is broken:", file=sys.stderr)
+        return load_settings()
+    except SettingsError as exc:
         for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        print("Run `cytobot content check` after fixing it.", file=sys.stderr)
+            print(f"{prog}: {problem}", file=sys.stderr)
         return None
 
 
-def cmd_content_check(directory: str | None) -> int:
-    path = Path(directory).resolve() if directory else content_dir_from_env()
+def setup_logging(app: Settings, level: str | None = None, *, quiet: bool = False) -> None:
+    """`level` (a command's --log-level) wins over CYTOBOT_LOG_LEVEL; `quiet` commands (console,
+    ask, content) log warnings only unless CYTOBOT_LOG_LEVEL is set."""
+    if level is None:
+        explicit = "cytobot_log_level" in app.model_fields_set
+        level = app.cytobot_log_level if explicit or not quiet else "WARNING"
+    configure_logging(level, app.cytobot_log_format, app.secrets())
+
+
+def pack_refused(directory: Path, exc: PackError) -> None:
+    print(f"cytobot: the content pack in {directory} is broken:", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  {problem}", file=sys.stderr)
+    print("Run `cytobot content check` after fixing it.", file=sys.stderr)
+
+
+def load_engine(app: Settings, prefix: str = "/crs") -> Engine | None:
+    """The engine on the configured pack, or None after saying on stderr why the pack is refused."""
+    try:
+        return Engine.load(app.content_dir, prefix=prefix)
+    except PackError as exc:
+        pack_refused(app.content_dir, exc)
+        return None
+
+
+def cmd_content_check(app: Settings, directory: str | None) -> int:
+    path = Path(directory).resolve() if directory else app.content_dir
     try:
         pack = load_pack(path)
     except PackError as exc:
@@ -115,8 +140,8 @@ def parse_ask(args: Sequence[str]) -> tuple[str, str] | None:
     return " ".join(words), fmt
 
 
-def cmd_ask(line: str, fmt: str) -> int:
-    engine = load_engine()
+def cmd_ask(app: Settings, line: str, fmt: str) -> int:
+    engine = load_engine(app)
     if engine is None:
         return 1
     reply = engine.execute(line)
@@ -144,64 +169,47 @@ def _platform(name: str, module: str):
     return importlib.import_module(f"adapters.{name}.{module}")
 
 
-async def _serve_all(engine: Engine, names: Sequence[str]) -> None:
-    async with asyncio.TaskGroup() as group:
-        for name in names:
-            group.create_task(_platform(name, "cli").serve(engine))
-
-
-def cmd_run() -> int:
-    configured = [name for name in PLATFORMS if _platform(name, "cli").configured()]
-    engine = load_engine()
-    if engine is None:
-        return 1
-    if not configured:
-        print("cytobot: no chat platform configured (set SLACK_* or DISCORD_TOKEN); starting the console.", file=sys.stderr)
-        from adapters.console.repl import run_console
-
-        return run_console(engine)
-    logging.getLogger(__name__).info("running adapters: %s", ", ".join(configured))
-    try:
-        asyncio.run(_serve_all(engine, configured))
-    except KeyboardInterrupt:
-        pass
-    except BaseExceptionGroup as group:  # an adapter failed (bad settings, rejected token): say which, stop all
-        for exc in group.exceptions:
-            print(f"cytobot run: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "ask":
-        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         parsed = parse_ask(argv[1:])
         try:
             if parsed is None:
                 print(ASK_USAGE)
                 return 0
-            return cmd_ask(*parsed)
+            app = load_config()
+            if app is None:
+                return EX_CONFIG
+            setup_logging(app, quiet=True)
+            return cmd_ask(app, *parsed)
         except BrokenPipeError:  # `cytobot ask ... | head`: the reader has all it wanted
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
     if argv and argv[0] in PLATFORMS:
-        # The platform parses its own options (`cytobot discord --sync`, `cytobot slack --help`).
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # The platform parses its own options (`cytobot discord --sync`, `cytobot slack --help`),
+        # then reads the settings and sets up logging with its --log-level.
         return _platform(argv[0], "cli").main(argv[1:])
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.command in (None, "ask", "console", "content") else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = load_config()
+    if app is None:
+        return EX_CONFIG
+    setup_logging(app, quiet=args.command != "run")
     if args.command == "content":
-        return cmd_content_check(args.directory)
+        return cmd_content_check(app, args.directory)
     if args.command == "run":
-        return cmd_run()
-    engine = load_engine()
+        from adapters.launch import run_all
+
+        return run_all(app)
+    engine = load_engine(app)
     if engine is None:
         return 1
+    from adapters.console.history import ENV, history_file
     from adapters.console.repl import run_console
 
-    return run_console(engine)
+    env = {k: v for k, v in os.environ.items() if k != ENV}  # XDG_STATE_HOME and the like
+    if app.cytobot_history_file is not None:  # from the environment or .env; "" keeps no history
+        env[ENV] = app.cytobot_history_file
+    return run_console(engine, history_path=history_file(env))
 
 
 if __name__ == "__main__":  # pragma: no cover

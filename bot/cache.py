@@ -46,15 +46,21 @@ OFF = "off"
 LIBRARIES = ("pydantic", "pydantic-core", "PyYAML", "rapidfuzz", "snowballstemmer")
 
 
-def cache_dir_from_env() -> Path | None:
-    """The cache directory, or None when switched off."""
-    value = os.environ.get("CYTOBOT_CACHE_DIR", "").strip()
+def cache_dir_from(value: str | None) -> Path | None:
+    """The cache directory a `CYTOBOT_CACHE_DIR` value names (unset or empty: the default),
+    or None when it says `off`."""
+    value = (value or "").strip()
     if value.lower() == OFF:
         return None
     if value:
         return Path(value).expanduser()
     base = os.environ.get("XDG_CACHE_HOME", "").strip()
     return (Path(base) if base else Path.home() / ".cache") / "cytobot"
+
+
+def cache_dir_from_env() -> Path | None:
+    """The cache directory from the environment, or None when switched off."""
+    return cache_dir_from(os.environ.get("CYTOBOT_CACHE_DIR"))
 
 
 def load_catalog(directory: str | os.PathLike[str], *, cache_dir: Path | None | str = "env") -> Catalog:

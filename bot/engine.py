@@ -10,14 +10,22 @@ A typed line is read in this order: the way it addresses the bot is dropped ("/c
 a command word runs its command; a mistyped command word with one clear correction runs that
 command and the reply says so; anything else is a question for the `ask` command, answered
 from the pack or honestly not covered. The prefix comes from `prefix`, never from the pack.
+
+Every answered request is reported once, here: one log line (platform, command, latency,
+outcome; never what was typed) and one `CommandEvent` to the observer the composition root
+registered (metrics). The pack can be swapped while serving (`replace_catalog`): the catalog
+and the context built on it change in one assignment, so a request sees one pack or the other.
 """
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import inspect
+import itertools
 import logging
 import random
+import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -32,6 +40,7 @@ from .commands import REGISTRY, Args, CommandSpec, Context, ParamKind, ParamSpec
 from .cache import load_catalog
 from .loader import content_dir_from_env
 from .normalize import clean_input, normalize, shorten
+from .observe import NO_COMMAND, CommandEvent, Observer, Outcome
 from .reply import Action, ActionKind, CardKind, Field, Reply, Visibility
 from .reply_cache import SIZE, TRACE, ReplyCache, Trace, watched
 from .request import CONSOLE, Caller, Request
@@ -39,6 +48,7 @@ from .request import CONSOLE, Caller, Request
 __all__ = ["Caller", "Choice", "CommandSpec", "Engine", "ParamKind", "ParamSpec", "Request", "command_names"]
 
 log = logging.getLogger(__name__)
+command_log = logging.getLogger("bot.commands.log")  # one line per request; its own name so it can be filtered
 
 MAX_INPUT = 500  # characters of a command line, after cleaning
 TYPO_MIN = 4  # shorter words are never read as mistyped commands ("hi" is not "help")
@@ -58,6 +68,36 @@ class Choice:
     value: str
 
 
+_GENERATIONS = itertools.count(1)  # process-wide, so two engines never share a number for different packs
+
+
+@dataclass(frozen=True, slots=True)
+class _PackState:
+    """Everything that depends on the pack, swapped as one object."""
+
+    catalog: Catalog
+    ctx: Context
+    generation: int
+
+
+@dataclass(slots=True)
+class _Trace:
+    """What one request resolved to, filled in by `_run` while `handle` waits."""
+
+    command: str = NO_COMMAND
+
+
+_TRACE: contextvars.ContextVar[_Trace | None] = contextvars.ContextVar("cytobot_trace", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """A reply kept by the reply cache, with the command that made it (for the log line)."""
+
+    reply: Reply
+    command: str
+
+
 class Engine:
     def __init__(
         self,
@@ -70,17 +110,18 @@ class Engine:
         services: Mapping[str, object] | None = None,
         cache_replies: bool = True,
         questions: str | None = "ask",
+        observer: Observer | None = None,
     ):
         """`cache_replies=False` answers every request afresh (benchmarks of the uncached path)."""
-        self.catalog = catalog
         self.prefix = prefix
         self.registry = registry
         # The command that answers a line which is not a command (None: such lines are errors).
         self.questions = questions
+        self.observer = observer or Observer()
         self._names = command_names(registry)
         self._replies = ReplyCache(size=SIZE if cache_replies else 0)
         self._command_words = frozenset(spec.name.casefold() for spec in registry)
-        self._ctx = Context(
+        self._state = _PackState(catalog, Context(
             catalog=catalog,
             cards=CardMaker(catalog),
             prefix=prefix,
@@ -88,7 +129,27 @@ class Engine:
             rng=rng or random.Random(),
             registry=registry,
             services=dict(services or {}),
-        )
+        ), next(_GENERATIONS))
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._state.catalog
+
+    @property
+    def _ctx(self) -> Context:
+        return self._state.ctx
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever the pack is replaced: caches of rendered answers key on it."""
+        return self._state.generation
+
+    def replace_catalog(self, catalog: Catalog) -> int:
+        """Serve `catalog` from now on, in one assignment; returns the new generation. Call it on
+        the event loop's thread: a request in progress keeps the context it started with."""
+        ctx = dataclasses.replace(self._state.ctx, catalog=catalog, cards=CardMaker(catalog))
+        self._state = _PackState(catalog, ctx, next(_GENERATIONS))
+        return self._state.generation
 
     # ------------------------------------------------------------------ construction
 
@@ -112,27 +173,50 @@ class Engine:
         """Answer one request: a line as typed in chat, or a command with typed options.
         A repeated request whose answer depends only on the pack is answered from
         `bot.reply_cache` (never `fact today`, a random fact, or anything that reads the caller
-        or a service)."""
-        key = self._replies.key(request, self.catalog, self._ctx.catalog)
+        or a service); it is logged and counted like any other."""
+        started = time.perf_counter()
+        generation = self.generation
+        key = self._replies.key(request, generation)
         found = self._replies.get(key) if key is not None else None
-        if isinstance(found, Reply):
-            return found
-        trace = Trace() if key is not None and not self._replies.varies(found) else None
-        token = TRACE.set(trace)
+        if isinstance(found, _Kept):
+            outcome = Outcome.USER_ERROR if found.reply.is_error else Outcome.OK
+            self._report(request, found.command, outcome, time.perf_counter() - started)
+            return found.reply
+        trace = _Trace()
+        token = _TRACE.set(trace)
+        purity = Trace() if key is not None and not self._replies.varies(found) else None
+        purity_token = TRACE.set(purity)
         try:
             if request.command is not None:
                 reply = await self._invoke(request)
             else:
                 reply = await self._execute(request)
+            outcome = Outcome.USER_ERROR if reply.is_error else Outcome.OK
         except Exception:  # never let user input crash an adapter
             what = request.command if request.command is not None else "a typed line"
-            log.exception("unexpected error answering %s on %s", what, request.caller.platform)
-            return self._internal_error()
+            log.exception("unexpected error answering %s (command %s) on %s", what, trace.command, request.caller.platform)
+            reply, outcome, purity = self._internal_error(), Outcome.ERROR, None  # never kept
         finally:
-            TRACE.reset(token)
-        if trace is not None:
-            self._replies.put(key, reply if trace.pure else None)
+            _TRACE.reset(token)
+            TRACE.reset(purity_token)
+        if purity is not None and self.generation == generation:  # not if the pack was swapped meanwhile
+            self._replies.put(key, _Kept(reply, trace.command) if purity.pure else None)
+        self._report(request, trace.command, outcome, time.perf_counter() - started)
         return reply
+
+    def _report(self, request: Request, command: str, outcome: Outcome, seconds: float) -> None:
+        event = CommandEvent(request.caller.platform, command, str(request.origin.value), outcome, seconds)
+        if command_log.isEnabledFor(logging.INFO):
+            ms = round(seconds * 1000, 3)
+            command_log.info(
+                "%s %s via %s: %s in %.1f ms", event.platform, command, event.origin, outcome.value, ms,
+                extra={"platform": event.platform, "command": command, "origin": event.origin,
+                       "outcome": outcome.value, "latency_ms": ms},
+            )
+        try:
+            self.observer.command(event)
+        except Exception:  # metrics must never cost a user their answer
+            log.exception("command observer failed")
 
     def execute(self, line: str, *, public: bool = False, caller: Caller = CONSOLE) -> Reply:
         """`handle` for synchronous callers (tests, benchmarks, `cytobot ask` lookups)."""
@@ -241,13 +325,16 @@ class Engine:
 
     async def _run(self, spec: CommandSpec | None, args: Args, public: bool, caller: Caller) -> Reply:
         assert spec is not None
+        trace = _TRACE.get()
+        if trace is not None:
+            trace.command = spec.name
         ctx = self._ctx if caller is self._ctx.caller else dataclasses.replace(self._ctx, caller=caller)
         try:
             answer = spec.handler(watched(ctx), args)
             if inspect.isawaitable(answer):
-                trace = TRACE.get()
-                if trace is not None:
-                    trace.pure = False  # it waits on storage or a platform: never kept
+                purity = TRACE.get()
+                if purity is not None:
+                    purity.pure = False  # it waits on storage or a platform: never kept
                 answer = await answer
         except UserError as exc:
             return self._error(exc.message, exc.hints, exc.title)

@@ -10,7 +10,8 @@ storage or a platform). `fact today`, `fact random` and everything that reads th
 service are therefore always answered afresh; a key found to read them is remembered as such.
 
 The cache belongs to one engine and holds only while that engine's pack is the one it was
-filled from: swapping the catalog (a reload) empties it. It is bounded (LRU).
+filled from: replacing the catalog (a reload: `Engine.replace_catalog`, a new generation)
+empties it. It is bounded (LRU).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from dataclasses import fields
 from typing import Any
 
 from .commands import Context
-from .reply import Reply
 from .request import Request
 
 SIZE = 1024
@@ -65,17 +65,16 @@ class ReplyCache:
     def __init__(self, size: int = SIZE) -> None:
         self.size = size
         self._entries: OrderedDict[Hashable, object] = OrderedDict()
-        self._filled_from: tuple[int, ...] = ()
+        self._version: Hashable = None
 
-    def key(self, request: Request, *packs: object) -> Hashable | None:
-        """What the reply depends on besides VARYING; None when it cannot be a key. `packs`
-        are the objects the answer is read from: any change of them empties the cache."""
+    def key(self, request: Request, version: Hashable) -> Hashable | None:
+        """What the reply depends on besides VARYING; None when it cannot be a key. `version`
+        names the pack the answers are read from: when it changes, the cache is emptied."""
         if not self.size:
             return None
-        identity = tuple(id(p) for p in packs)
-        if identity != self._filled_from:
+        if version != self._version:
             self._entries.clear()
-            self._filled_from = identity
+            self._version = version
         if request.command is None:
             line = request.line
             return ("line", line, request.public, request.origin) if isinstance(line, str) else None
@@ -87,16 +86,17 @@ class ReplyCache:
             return None
         return key
 
-    def get(self, key: Hashable) -> Reply | None | object:
-        """The kept reply, `VARIES` (answer afresh, untraced), or None (not known yet)."""
+    def get(self, key: Hashable) -> object | None:
+        """What was kept for `key`: an answer, the VARIES mark (answer afresh, untraced), or
+        None (not known yet)."""
         found = self._entries.get(key)
         if found is not None:
             self._entries.move_to_end(key)
         return found
 
-    def put(self, key: Hashable, reply: Reply | None) -> None:
-        """Keep `reply`, or with None remember that this key's answers vary."""
-        self._entries[key] = reply if reply is not None else _VARIES
+    def put(self, key: Hashable, kept: object | None) -> None:
+        """Keep an answer, or with None remember that this key's answers vary."""
+        self._entries[key] = kept if kept is not None else _VARIES
         self._entries.move_to_end(key)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)

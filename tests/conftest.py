@@ -27,6 +27,16 @@ atexit.register(shutil.rmtree, _CACHE_ROOT, True)
 FIXED_NOW = datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_dotenv():
+    """Settings read in-process never pick up a developer's `.env` from the checkout."""
+    import adapters.settings
+
+    saved, adapters.settings.ENV_FILE = adapters.settings.ENV_FILE, None
+    yield
+    adapters.settings.ENV_FILE = saved
+
+
 @pytest.fixture(scope="session")
 def bundled_pack() -> Pack:
     return load_pack(bundled_content_dir())

@@ -4,11 +4,9 @@ internal error, and never across a pack swap."""
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from datetime import timedelta
 
-from bot.cards import CardMaker
 from bot.catalog import Catalog
 from bot.commands import REGISTRY, Answer, CommandSpec
 from bot.engine import Engine
@@ -103,9 +101,7 @@ def test_swapping_the_pack_empties_the_cache(tmp_path) -> None:  # type: ignore[
     topics = root / "topics.yaml"
     topics.write_text(topics.read_text().replace("Beta is a made-up storm of signals.", "Beta, reloaded."))
     reloaded = Catalog(load_pack(root))
-    # A reload as the running bot does it: the engine's catalog and its context's, swapped.
-    engine.catalog = reloaded
-    engine._ctx = dataclasses.replace(engine._ctx, catalog=reloaded, cards=CardMaker(reloaded))
+    engine.replace_catalog(reloaded)  # a reload, as the running bot does it
     after = engine.execute("topic beta")
     assert "Beta, reloaded." in after.cards[0].body and "Beta, reloaded." not in before.cards[0].body
 

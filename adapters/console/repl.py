@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from types import EllipsisType
 
 from rich.console import Console
 from rich.markup import escape
@@ -16,9 +18,11 @@ PROMPT = "crs> "
 QUIT = {"quit", "exit", ":q", "/quit", "/exit"}
 
 
-def run_console(engine: Engine, console: Console | None = None) -> int:
+def run_console(engine: Engine, console: Console | None = None, history_path: Path | None | EllipsisType = ...) -> int:
+    """`history_path`: where to keep the line history (None: nowhere; default: `history_file()`)."""
     console = console or Console()
-    history = History.start(history_file()) if sys.stdin.isatty() else None
+    path = history_file() if history_path is ... else history_path
+    history = History.start(path) if sys.stdin.isatty() else None
     plain = not sys.stdout.isatty()  # piped: plain lines, no box drawing
     info = engine.catalog.info
     examples = engine.catalog.examples

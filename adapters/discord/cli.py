@@ -1,13 +1,10 @@
 """`cytobot discord ...`: run the bot, sync its commands, print the invite URL.
 
-Settings come from the environment (so `cytobot run` and containers need no flags):
-  DISCORD_TOKEN             bot token (required to run or sync)
-  DISCORD_APPLICATION_ID    application id for the invite URL (else fetched with the token)
-  DISCORD_GUILD_ID          sync to this guild instead of globally (same as --guild)
-  DISCORD_SYNC              "1": sync the command tree at start-up (same as --sync)
-  CYTOBOT_DISCORD_COMMAND   name of the slash command group (default "crs")
-  DISCORD_API_URL           REST base including /api/v10, for tests and proxies
-  DISCORD_GATEWAY_URL       gateway websocket URL, for tests and proxies
+Settings come from `adapters.settings` (environment and `.env`; see `.env.example`), so
+`cytobot run` and containers need no flags. Flags override: `--sync` (DISCORD_SYNC),
+`--guild` (DISCORD_GUILD_ID). DISCORD_SHARD_IDS / DISCORD_SHARD_COUNT run one range of
+shards in this process (one replica per range). A missing or malformed setting stops the
+command with a one-line message naming the variable (exit code 78).
 """
 
 from __future__ import annotations
@@ -15,16 +12,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import re
 import sys
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
 
+from adapters.settings import EX_CONFIG, ConfigError
+
 from .client import DEFAULT_COMMAND, build_client, point_discord_py_at
+
+if TYPE_CHECKING:
+    from adapters.settings import Settings as AppSettings
 
 log = logging.getLogger(__name__)
 
@@ -32,100 +33,58 @@ log = logging.getLogger(__name__)
 INVITE_PERMISSIONS = discord.Permissions(view_channel=True, send_messages=True, embed_links=True).value  # 19456
 INVITE_SCOPES = "bot+applications.commands"
 INVITE_BASE = "https://discord.com/oauth2/authorize"
-TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
-COMMAND_SHAPE = re.compile(r"^[-_a-z0-9]{1,32}$")
 SNOWFLAKE = re.compile(r"^[0-9]{1,20}$")
-TRUE = frozenset({"1", "true", "yes", "on"})
-
-
-class ConfigError(Exception):
-    """A missing or malformed setting; the message names the variable."""
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """What one Discord connection needs (the token unwrapped at this edge)."""
+
     token: str
-    command_name: str
-    guild_id: int | None
-    sync: bool
+    command_name: str = DEFAULT_COMMAND
+    guild_id: int | None = None
+    sync: bool = False
+    shard_ids: tuple[int, ...] | None = None
+    shard_count: int | None = None
 
 
 def invite_url(application_id: int) -> str:
     return f"{INVITE_BASE}?client_id={application_id}&scope={INVITE_SCOPES}&permissions={INVITE_PERMISSIONS}"
 
 
-def _env(name: str) -> str:
-    return os.environ.get(name, "").strip()
-
-
-def _token() -> str:
-    token = _env("DISCORD_TOKEN")
-    if not token:
+def _token(app: AppSettings) -> str:
+    if app.discord_token is None:
         raise ConfigError("DISCORD_TOKEN is not set: copy the bot token from the Discord Developer Portal (Bot > Reset Token).")
-    if token.lower().startswith("bot "):
-        raise ConfigError("DISCORD_TOKEN is malformed: give the token alone, without the 'Bot ' prefix.")
-    if not TOKEN_SHAPE.match(token):
-        raise ConfigError("DISCORD_TOKEN is malformed: a bot token is three dot-separated parts (xxxx.yyyy.zzzz).")
-    return token
+    return app.discord_token.get_secret_value()
 
 
-def _snowflake(name: str, value: str) -> int | None:
-    if not value:
-        return None
+def _guild_flag(value: str) -> int:
     if not SNOWFLAKE.match(value):
-        raise ConfigError(f"{name} is malformed: expected a numeric Discord id, got {value[:40]!r}.")
+        raise ConfigError(f"--guild is malformed: expected a numeric Discord id, got {value[:40]!r}.")
     return int(value)
 
 
-def _command_name() -> str:
-    name = _env("CYTOBOT_DISCORD_COMMAND") or DEFAULT_COMMAND
-    if not COMMAND_SHAPE.match(name):
-        raise ConfigError(f"CYTOBOT_DISCORD_COMMAND is malformed: {name[:40]!r} must be 1-32 lowercase letters, digits, - or _.")
-    return name
-
-
-def apply_endpoints() -> None:
+def apply_endpoints(app: AppSettings) -> None:
     """Point discord.py at DISCORD_API_URL / DISCORD_GATEWAY_URL when set (process-wide)."""
-    api, gateway = _env("DISCORD_API_URL"), _env("DISCORD_GATEWAY_URL")
-    if api and urlsplit(api).scheme not in ("http", "https"):
-        raise ConfigError(f"DISCORD_API_URL is malformed: {api[:80]!r} must be an http(s) URL ending in /api/v10.")
-    if gateway and urlsplit(gateway).scheme not in ("ws", "wss"):
-        raise ConfigError(f"DISCORD_GATEWAY_URL is malformed: {gateway[:80]!r} must be a ws(s) URL.")
-    point_discord_py_at(api or None, gateway or None)
+    point_discord_py_at(app.discord_api_url, app.discord_gateway_url)
 
 
-def settings(*, sync: bool | None = None, guild: str | None = None) -> Settings:
-    """Everything the bot needs from the environment; flags override the variables."""
-    token = _token()
-    guild_id = _snowflake("--guild" if guild else "DISCORD_GUILD_ID", guild if guild else _env("DISCORD_GUILD_ID"))
-    sync = sync or _env("DISCORD_SYNC").lower() in TRUE
-    apply_endpoints()
-    return Settings(token, _command_name(), guild_id, sync)
+def settings(app: AppSettings, *, sync: bool | None = None, guild: str | None = None) -> Settings:
+    """Everything the bot needs; flags override the variables."""
+    token = _token(app)
+    guild_id = _guild_flag(guild) if guild else app.discord_guild_id
+    apply_endpoints(app)
+    return Settings(token, app.cytobot_discord_command, guild_id, bool(sync) or app.discord_sync,
+                    app.discord_shard_ids, app.discord_shard_count)
 
 
-def configured() -> bool:
+def configured(app: AppSettings) -> bool:
     """Whether `cytobot run` should start the Discord adapter."""
-    return bool(_env("DISCORD_TOKEN"))
+    return app.discord_configured
 
 
-# --- running ------------------------------------------------------------------------------------
-async def serve(engine, *, sync: bool | None = None, guild: str | None = None) -> None:
-    """Run the bot until cancelled (settings from the environment). Raises ConfigError on bad settings."""
-    from bot.engine import Engine
-
-    s = settings(sync=sync, guild=guild)
-    if isinstance(engine, Engine) and engine.prefix != f"/{s.command_name}":
-        engine = Engine(engine.catalog, prefix=f"/{s.command_name}")  # same pack, hints name this command
-    client = build_client(engine, command_name=s.command_name, sync=s.sync, guild_id=s.guild_id)
-    try:
-        await client.start(s.token)
-    finally:
-        await client.close()
-
-
-async def sync_commands(engine, guild: str | None) -> int:
+async def sync_commands(engine, s: Settings) -> int:
     """Log in over REST only (no gateway), upload the command tree, exit."""
-    s = settings(guild=guild)
     client = build_client(engine, command_name=s.command_name, guild_id=s.guild_id)
     async with client:
         await client.login(s.token)
@@ -147,14 +106,27 @@ async def fetch_application_id(token: str) -> int:
         await http.close()
 
 
-async def print_invite_url() -> int:
-    app_id = _snowflake("DISCORD_APPLICATION_ID", _env("DISCORD_APPLICATION_ID"))
+async def print_invite_url(app: AppSettings) -> int:
+    app_id = app.discord_application_id
     if app_id is None:
-        token = _token()
-        apply_endpoints()
+        token = _token(app)
+        apply_endpoints(app)
         app_id = await fetch_application_id(token)
     print(invite_url(app_id))
     return 0
+
+
+def describe_failure(exc: BaseException) -> tuple[str, int] | None:
+    """A one-line reason and exit code for what Discord (or the network) answered, if known."""
+    if isinstance(exc, discord.LoginFailure):
+        return "DISCORD_TOKEN was rejected by Discord (401): reset the token in the Developer Portal.", 2
+    if isinstance(exc, discord.PrivilegedIntentsRequired):
+        return "Discord refused a privileged intent; this bot needs none, check the intents settings.", 2
+    if isinstance(exc, discord.HTTPException):
+        return f"Discord answered {exc.status}: {exc.text or exc}", 1
+    if isinstance(exc, aiohttp.ClientError | OSError):
+        return f"cannot reach Discord ({exc}): check the network, DISCORD_API_URL and DISCORD_GATEWAY_URL.", 1
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -165,6 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--sync", action="store_true", help="sync the command tree at start-up")
     parser.add_argument("--guild", metavar="ID", help="sync to this guild only (instant; default: DISCORD_GUILD_ID or global)")
+    parser.add_argument("--log-level", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+                        help="logging level (default: CYTOBOT_LOG_LEVEL, else INFO)")
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     run = sub.add_parser("run", help="run the bot (the default action)")
     run.add_argument("--sync", dest="run_sync", action="store_true", help="sync the command tree at start-up")
@@ -175,39 +149,35 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], app: AppSettings | None = None) -> int:
     args = _parser().parse_args(argv)
+    from adapters.cli import load_config, load_engine, setup_logging
+
+    app = app or load_config("cytobot discord")
+    if app is None:
+        return EX_CONFIG
+    setup_logging(app, args.log_level)
     try:
         if args.action == "invite-url":
-            return asyncio.run(print_invite_url())
-        command_name = _command_name()
-        _token()  # fail on credentials before loading the pack
-        from adapters.cli import load_engine
-
-        engine = load_engine("/" + command_name)
-        if engine is None:
-            return 1
+            return asyncio.run(print_invite_url(app))
         if args.action == "sync":
-            return asyncio.run(sync_commands(engine, args.sync_guild or args.guild))
-        sync = args.sync or getattr(args, "run_sync", False)
-        guild = getattr(args, "run_guild", None) or args.guild
+            s = settings(app, guild=args.sync_guild or args.guild)  # fail on credentials before loading the pack
+            engine = load_engine(app, "/" + s.command_name)
+            return 1 if engine is None else asyncio.run(sync_commands(engine, s))
+        s = settings(app, sync=args.sync or getattr(args, "run_sync", False),
+                     guild=getattr(args, "run_guild", None) or args.guild)
+        from adapters.launch import serve
+
         try:
-            asyncio.run(serve(engine, sync=sync, guild=guild))
+            return asyncio.run(serve(app, discord=s, prog="cytobot discord"))
         except KeyboardInterrupt:
-            pass
-        return 0
+            return 0
     except ConfigError as exc:
         print(f"cytobot discord: {exc}", file=sys.stderr)
-        return 2
-    except discord.LoginFailure:
-        print("cytobot discord: DISCORD_TOKEN was rejected by Discord (401): reset the token in the Developer Portal.", file=sys.stderr)
-        return 2
-    except discord.PrivilegedIntentsRequired:
-        print("cytobot discord: Discord refused a privileged intent; this bot needs none, check the intents settings.", file=sys.stderr)
-        return 2
-    except discord.HTTPException as exc:
-        print(f"cytobot discord: Discord answered {exc.status}: {exc.text or exc}", file=sys.stderr)
-        return 1
-    except (aiohttp.ClientError, OSError) as exc:
-        print(f"cytobot discord: cannot reach Discord ({exc}): check the network, DISCORD_API_URL and DISCORD_GATEWAY_URL.", file=sys.stderr)
-        return 1
+        return EX_CONFIG
+    except (discord.DiscordException, aiohttp.ClientError, OSError) as exc:
+        described = describe_failure(exc)
+        if described is None:
+            raise
+        print(f"cytobot discord: {described[0]}", file=sys.stderr)
+        return described[1]

@@ -22,6 +22,7 @@ import discord
 import yarl
 from discord import app_commands
 
+from adapters.inflight import INFLIGHT
 from bot.engine import CommandSpec, Engine, ParamKind, ParamSpec
 from bot.request import Caller, Origin, Request
 
@@ -280,6 +281,7 @@ class CytobotClient(discord.Client):
         return synced
 
     # --- answering ----------------------------------------------------------------------------
+    @INFLIGHT.tracked  # a shutdown waits for the answer to reach the user
     async def answer(self, interaction: discord.Interaction, make_reply: Callable[[], Awaitable[Any]], *,
                      shared_by: str | None = None) -> None:
         """Run the core and send its reply; any failure still answers the user, privately."""
@@ -319,6 +321,7 @@ class CytobotClient(discord.Client):
         log.error("command error for interaction %s: %s", interaction.id, type(error).__name__, exc_info=original)
         await self.send_error(interaction)
 
+    @INFLIGHT.tracked  # a shutdown waits for the reply to be sent
     async def on_message(self, message: discord.Message) -> None:
         """A message that mentions the bot, or a direct message: answered with a reply to it.
 
@@ -355,17 +358,42 @@ class CytobotClient(discord.Client):
         await self.answer(interaction, lambda: self.engine.handle(request), shared_by=interaction.user.display_name)
 
 
+class ShardedCytobotClient(CytobotClient, discord.AutoShardedClient):
+    """The same bot over several gateway shards in one process (`shard_ids` of `shard_count`),
+    for a replica that runs one range of shards."""
+
+
 def build_client(
     engine: Engine,
     *,
     command_name: str = DEFAULT_COMMAND,
     sync: bool = False,
     guild_id: int | None = None,
+    shard_ids: tuple[int, ...] | None = None,
+    shard_count: int | None = None,
     **client_kwargs: Any,
 ) -> CytobotClient:
-    """The real discord.py client for `engine`; tests pass e.g. guild_ready_timeout=0.1."""
+    """The real discord.py client for `engine`; tests pass e.g. guild_ready_timeout=0.1.
+    With `shard_count` it is an AutoShardedClient running `shard_ids` (default: all shards)."""
     # discord.py warns at start-up that PyNaCl and davey are missing; they are for voice, which
     # this bot never joins, so nobody can act on it. Switch off exactly those two warnings.
     discord.VoiceClient.warn_nacl = False
     discord.VoiceClient.warn_dave = False
+    if shard_count is not None:
+        return ShardedCytobotClient(engine, command_name=command_name, sync=sync, guild_id=guild_id,
+                                    shard_ids=list(shard_ids) if shard_ids else None, shard_count=shard_count,
+                                    **client_kwargs)
     return CytobotClient(engine, command_name=command_name, sync=sync, guild_id=guild_id, **client_kwargs)
+
+
+def not_ready(client: discord.Client) -> str | None:
+    """Why the client cannot answer now, or None: every shard it runs must be connected."""
+    if client.is_closed():
+        return "closed"
+    if not client.is_ready():
+        return "connecting to the gateway"
+    if isinstance(client, discord.AutoShardedClient):
+        down = sorted(shard_id for shard_id, shard in client.shards.items() if shard.is_closed())
+        return f"shard(s) {', '.join(map(str, down))} disconnected; reconnecting" if down else None
+    ws = client.ws
+    return None if ws is not None and ws.open else "gateway disconnected; reconnecting"

@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, AsyncServerErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.inflight import INFLIGHT
 from adapters.slack.caller import Roles, caller_from
 from adapters.slack.http import EVENTS_PATH, HttpServer, QuietRequestVerification, http_application, start_http
 from adapters.slack.events import SeenEvents, register_events
@@ -129,6 +130,7 @@ def build_app(
     )
 
     @app.command(command)
+    @INFLIGHT.tracked  # bolt answers after the ack in a task of its own: a shutdown waits for it
     async def on_command(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
         await ack()
         text = body.get("text") or ""
@@ -146,6 +148,7 @@ def build_app(
             await _respond_safely(respond, _friendly_failure(f"{command} {text}".strip()))
 
     @app.action(re.compile(rf"^{re.escape(SHARE_ACTION_ID)}(:\d+)?$"))
+    @INFLIGHT.tracked
     async def on_share(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
         await ack()
         action = (body.get("actions") or [{}])[0]

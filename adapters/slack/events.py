@@ -30,6 +30,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.inflight import INFLIGHT
 from adapters.slack.caller import Roles, caller_from
 from adapters.slack.render import render_message
 from bot.reply import Reply
@@ -92,6 +93,7 @@ def register_events(app: AsyncApp, engine: EngineLike, *, roles: Roles, seen: Se
     """Add the `app_mention` and `message` (DM) listeners to `app`."""
     seen = seen or MemorySeen()
 
+    @INFLIGHT.tracked  # a shutdown waits for the answer to be posted
     async def answer(body: Mapping[str, Any], event: Mapping[str, Any], client: AsyncWebClient,
                      headers: Mapping[str, Any], origin: Origin, thread_ts: str | None) -> None:
         channel = str(event.get("channel") or "")

@@ -206,6 +206,14 @@ class SocketModeConnection(AsyncSocketModeHandler):
     def problem(self) -> str:
         return self.client.problem
 
+    async def stop_receiving(self) -> None:
+        """For a drain: close the websocket without reconnecting, so Slack sends new requests to
+        the app's other connections while answers already under way finish."""
+        self.client.default_auto_reconnect_enabled = False
+        self.client.auto_reconnect_enabled = False
+        self.client.problem = "draining"
+        await self.client.disconnect()
+
     async def run(self) -> None:
         """Connect (retrying as long as it takes), then serve until cancelled or the token is
         refused (raises TokenRefused)."""

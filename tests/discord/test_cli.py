@@ -1,4 +1,4 @@
-"""`cytobot discord ...`: credentials checks, invite URL, sync-and-exit, and serve()."""
+"""`cytobot discord ...`: credentials checks, invite URL, sync-and-exit, and the running service."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ import discord
 import pytest
 
 from adapters.discord import cli
+from adapters.discord.service import DiscordService
+from adapters.settings import EX_CONFIG, load_settings
 from bot.engine import Engine
 from tests.discord.conftest import CONTENT
 from tests.fakes.discord_api import APP_ID, FakeDiscord
 
 TOKEN = "MTEwMDAw.fake.token-for-tests"
 VARS = ("DISCORD_TOKEN", "DISCORD_APPLICATION_ID", "DISCORD_GUILD_ID", "DISCORD_SYNC", "CYTOBOT_DISCORD_COMMAND",
-        "DISCORD_API_URL", "DISCORD_GATEWAY_URL")
+        "DISCORD_API_URL", "DISCORD_GATEWAY_URL", "DISCORD_SHARD_IDS", "DISCORD_SHARD_COUNT")
 
 
 @pytest.fixture(autouse=True)
@@ -40,10 +42,10 @@ async def fake(monkeypatch):
 
 @pytest.mark.parametrize("argv", [[], ["--sync"], ["sync"], ["invite-url"]])
 def test_missing_token_names_the_variable(argv, capsys):
-    assert cli.main(argv) == 2
+    assert cli.main(argv) == EX_CONFIG
     err = capsys.readouterr().err
     assert "DISCORD_TOKEN" in err and len(err.strip().splitlines()) == 1
-    assert not cli.configured()
+    assert not cli.configured(load_settings())
 
 
 @pytest.mark.parametrize(("name", "value", "argv"), [
@@ -53,13 +55,18 @@ def test_missing_token_names_the_variable(argv, capsys):
     ("DISCORD_GUILD_ID", "guild-7", ["sync"]),
     ("CYTOBOT_DISCORD_COMMAND", "Has Spaces", []),
     ("DISCORD_API_URL", "ftp://example.org", ["sync"]),
+    ("DISCORD_GATEWAY_URL", "http://example.org", []),
+    ("DISCORD_SHARD_IDS", "0-1", []),  # without DISCORD_SHARD_COUNT
+    ("DISCORD_SHARD_COUNT", "0", []),
 ])
 def test_malformed_settings_name_the_variable(monkeypatch, capsys, name, value, argv):
     if name != "DISCORD_TOKEN":
         monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
     monkeypatch.setenv(name, value)
-    assert cli.main(argv) == 2
-    assert name in capsys.readouterr().err
+    assert cli.main(argv) == EX_CONFIG
+    err = capsys.readouterr().err
+    assert name in err and len(err.strip().splitlines()) == 1
+    assert TOKEN not in err
 
 
 def test_invite_url_from_application_id_without_network(monkeypatch, capsys):
@@ -94,13 +101,46 @@ async def test_sync_to_a_guild_uploads_and_exits_without_the_gateway(fake, monke
     assert "guild 4242" in capsys.readouterr().out
 
 
-async def test_serve_runs_until_cancelled(fake, monkeypatch):
+async def test_service_connects_syncs_reports_ready_and_closes(fake, monkeypatch):
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
     monkeypatch.setenv("DISCORD_SYNC", "1")
-    assert cli.configured()
-    task = asyncio.create_task(cli.serve(Engine.load(CONTENT)))
-    await fake.wait_connected(timeout=10)
-    await fake.wait_for(lambda: None in fake.synced, timeout=10)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await asyncio.wait_for(task, 10)
+    app = load_settings()
+    assert cli.configured(app)
+    service = DiscordService(Engine.load(CONTENT), cli.settings(app), guild_ready_timeout=0.1)
+    await service.start()
+    try:
+        assert await service.check() is not None  # not connected yet
+        await fake.wait_connected(timeout=10)
+        await fake.wait_for(lambda: None in fake.synced, timeout=10)
+        for _ in range(100):
+            if await service.check() is None:
+                break
+            await asyncio.sleep(0.05)
+        assert await service.check() is None
+        assert "shard" not in fake.identifies[0] or fake.identifies[0]["shard"] in ([0, 1], None)
+    finally:
+        await service.close()
+    assert await service.check() == "discord: closed"
+    await asyncio.wait_for(service.task, 10)
+
+
+async def test_shard_range_runs_only_those_shards(fake, monkeypatch):
+    """One replica per shard range: DISCORD_SHARD_IDS=1,3 of DISCORD_SHARD_COUNT=4 identifies
+    exactly shards 1 and 3, each with the total count, and is ready once both are connected."""
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    monkeypatch.setenv("DISCORD_SHARD_IDS", "1,3")
+    monkeypatch.setenv("DISCORD_SHARD_COUNT", "4")
+    service = DiscordService(Engine.load(CONTENT), cli.settings(load_settings()), guild_ready_timeout=0.1)
+    await service.start()
+    try:
+        await fake.wait_for(lambda: len(fake.identifies) == 2, timeout=15)
+        assert sorted(tuple(i["shard"]) for i in fake.identifies) == [(1, 4), (3, 4)]
+        for _ in range(200):
+            if await service.check() is None:
+                break
+            await asyncio.sleep(0.05)
+        assert await service.check() is None
+        assert sorted(service.client.shards) == [1, 3]
+    finally:
+        await service.close()
+        await asyncio.gather(service.task, return_exceptions=True)

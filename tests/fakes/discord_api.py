@@ -382,14 +382,15 @@ class FakeDiscord(LoopbackServer):
                     await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
                 elif op == 2:  # identify
                     self.identifies.append(frame["d"])
-                    await ws.send_str(json.dumps({"op": 0, "t": "READY", "s": next(self._seq), "d": self._ready()}))
+                    shard = frame["d"].get("shard") or [0, 1]  # READY names the shard that identified
+                    await ws.send_str(json.dumps({"op": 0, "t": "READY", "s": next(self._seq), "d": self._ready(shard)}))
                     async with self._changed:
                         self._changed.notify_all()
         finally:
             self._sockets.discard(ws)
         return ws
 
-    def _ready(self) -> dict[str, Any]:
+    def _ready(self, shard: list[int]) -> dict[str, Any]:
         return {
             "v": 10,
             "user": user_payload(BOT_ID, "cytobot", bot=True) | {"flags": 0, "mfa_enabled": True, "verified": True},
@@ -399,5 +400,5 @@ class FakeDiscord(LoopbackServer):
             "application": {"id": str(APP_ID), "flags": 0},
             "private_channels": [],
             "relationships": [],
-            "shard": [0, 1],
+            "shard": shard,
         }

@@ -20,12 +20,12 @@ class LoopbackServer:
     def routes(self, router: web.UrlDispatcher) -> None:
         raise NotImplementedError
 
-    async def start(self) -> Self:
+    async def start(self, port: int = 0) -> Self:
         app = web.Application()
         self.routes(app.router)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, HOST, 0)
+        site = web.TCPSite(self._runner, HOST, port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self

@@ -56,6 +56,7 @@ class FakeSlack(LoopbackServer):
         # Optional: a future per response_url id, resolved when that id is posted to (benchmarks).
         self.response_waiters: dict[str, asyncio.Future[float]] = {}
         self.record = True  # benchmarks switch recording off to keep memory flat
+        self.response_delay = 0.0  # seconds each response_url post takes (an answer still in flight)
 
     # --- lifecycle -------------------------------------------------------------------
     def routes(self, router: web.UrlDispatcher) -> None:
@@ -140,6 +141,8 @@ class FakeSlack(LoopbackServer):
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await self._body(request)
+        if self.response_delay:
+            await asyncio.sleep(self.response_delay)
         rid = request.match_info["rid"]
         waiter = self.response_waiters.pop(rid, None)
         if waiter is not None and not waiter.done():

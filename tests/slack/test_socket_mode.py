@@ -62,14 +62,20 @@ async def test_slash_command_over_socket_mode_is_acked_and_answered(fake: Any, e
         await asyncio.wait_for(handler.close_async(), 5)
 
 
-async def test_serve_uses_socket_mode_from_the_environment_and_stops_cleanly(fake: Any, engine: Any, monkeypatch: Any) -> None:
-    from adapters.slack import cli
+async def test_service_uses_socket_mode_from_the_settings_and_stops_cleanly(fake: Any, engine: Any, monkeypatch: Any) -> None:
+    from adapters.settings import load_settings
+    from adapters.slack.cli import Settings
+    from adapters.slack.service import SlackService
+    from bot.engine import Engine
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-A1-2-e0")
     monkeypatch.setenv("SLACK_API_URL", fake.api_url.rstrip("/"))  # the trailing "/" is added for us
     monkeypatch.setenv("CYTOBOT_SLACK_COMMAND", "/cyto")
-    task = asyncio.create_task(cli.serve(engine))
+    settings = Settings.for_mode(load_settings())
+    service = SlackService(Engine(engine.catalog, prefix=settings.command), settings)
+    assert service.web_app() is None  # Socket Mode serves no HTTP
+    await service.start()
     try:
         await fake.wait_for(lambda f: f.api_calls("apps.connections.open"))
         envelope = _envelope("env-9", "about", fake.response_url("sm9"))
@@ -78,7 +84,10 @@ async def test_serve_uses_socket_mode_from_the_environment_and_stops_cleanly(fak
         await fake.wait_for(lambda f: f.acks() and f.responses())
         assert fake.acks()[0].body["envelope_id"] == "env-9"
         assert fake.responses()[0].body["response_type"] == "ephemeral"
+        assert await service.check() is None
     finally:
-        task.cancel()
-        await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 5)
-    assert task.cancelled()
+        await service.drain()
+        await asyncio.wait_for(service.close(), 5)
+        service.task.cancel()
+        await asyncio.gather(service.task, return_exceptions=True)
+    assert await service.check() is not None  # disconnected: not ready

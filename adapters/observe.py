@@ -1,0 +1,86 @@
+"""Prometheus metrics: the observer the composition root registers with the engine.
+
+Names follow Prometheus conventions (`cytobot_` prefix, base units, `_total` counters) and
+labels are bounded sets: command names from the registry, platform names, fixed outcome and
+reason words. No channel, user, workspace or typed text is ever a label, so a busy bot cannot
+blow up the metrics store or leak who asked what.
+
+Each `Metrics` has its own registry (tests build several in one process); `/metrics` serves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.exposition import generate_latest
+
+from bot import __version__
+from bot.observe import CommandEvent, Observer, PostEvent
+
+CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
+# A lookup takes well under a millisecond; a search on a big pack or a storage command, more.
+COMMAND_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+# A daily post is due at a minute; popular minutes are spread, and catch-up may run hours late.
+LAG_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 900, 1800, 3600, 7200, 21600)
+REJECT_REASONS = ("bad_signature", "malformed", "too_large", "unsupported", "not_found")
+
+prometheus_client.disable_created_metrics()  # the *_created series only double the output
+
+
+class Metrics(Observer):
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        prometheus_client.ProcessCollector(registry=r)  # process_resident_memory_bytes, open fds, CPU
+        prometheus_client.PlatformCollector(registry=r)
+        Info("cytobot_build", "The running cytobot version", registry=r).info({"version": __version__})
+        self.commands = Counter("cytobot_commands", "Requests answered, by command, platform and outcome",
+                                ["command", "platform", "outcome"], registry=r)
+        self.command_seconds = Histogram("cytobot_command_duration_seconds", "Time the engine took to answer a request",
+                                         ["command", "platform"], buckets=COMMAND_BUCKETS, registry=r)
+        self.daily_posts = Counter("cytobot_daily_posts", "Daily-fact post attempts, by platform and outcome",
+                                   ["platform", "outcome"], registry=r)
+        self.daily_lag = Histogram("cytobot_daily_post_lag_seconds", "How long after its due time a daily post went out",
+                                   ["platform"], buckets=LAG_BUCKETS, registry=r)
+        self.paused_subscriptions = Gauge("cytobot_daily_subscriptions_paused", "Paused daily subscriptions, by reason",
+                                          ["reason"], registry=r)
+        self.rejected = Counter("cytobot_requests_rejected", "HTTP requests refused before reaching the bot, by reason",
+                                ["reason"], registry=r)
+        for reason in REJECT_REASONS:
+            self.rejected.labels(reason)  # present at 0, so a rate() over them works from the start
+        self.pack = Info("cytobot_content_pack", "The content pack being served", registry=r)
+        self.reloads = Counter("cytobot_content_reloads", "Content reloads, by outcome (loaded or refused)",
+                               ["outcome"], registry=r)
+        for outcome in ("loaded", "refused"):
+            self.reloads.labels(outcome)
+
+    # --- Observer -----------------------------------------------------------------------
+    def command(self, event: CommandEvent) -> None:
+        self.commands.labels(event.command, event.platform, event.outcome.value).inc()
+        self.command_seconds.labels(event.command, event.platform).observe(event.seconds)
+
+    def daily_post(self, event: PostEvent) -> None:
+        self.daily_posts.labels(event.platform, event.outcome).inc()
+        self.daily_lag.labels(event.platform).observe(max(0.0, event.lag_seconds))
+
+    def paused(self, counts: Mapping[str, int]) -> None:
+        self.paused_subscriptions.clear()
+        for reason, count in counts.items():
+            self.paused_subscriptions.labels(reason).set(count)
+
+    # --- what the runner reports --------------------------------------------------------
+    def reject(self, reason: str) -> None:
+        self.rejected.labels(reason).inc()
+
+    def content(self, pack_id: str, name: str, version: str, *, reloaded: bool | None = None) -> None:
+        """The pack now served; `reloaded` False counts a refused reload (the old pack stays)."""
+        if reloaded is False:
+            self.reloads.labels("refused").inc()
+            return
+        self.pack.info({"id": pack_id, "name": name, "version": version})
+        if reloaded:
+            self.reloads.labels("loaded").inc()
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
