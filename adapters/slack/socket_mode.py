@@ -62,7 +62,7 @@ def describe(exc: BaseException) -> str:
         return f"Slack answered apps.connections.open with '{exc.response.get('error', 'an error')}'"
     if isinstance(exc, aiohttp.ClientConnectorError):
         reason = exc.os_error.strerror or type(exc.os_error).__name__
-        return f"cannot reach {exc.host}:{exc.port} ({reason})"
+        return f"cannot reach Slack at {exc.host}:{exc.port} ({reason})"
     if isinstance(exc, aiohttp.WSServerHandshakeError):
         return f"the Socket Mode websocket handshake failed (HTTP {exc.status})"
     if isinstance(exc, aiohttp.ClientResponseError):

@@ -61,7 +61,7 @@ async def test_unreachable_slack_is_one_line_per_attempt_backing_off(engine: Any
         async def enough() -> bool:
             return len([r for r in caplog.records if r.levelno == logging.WARNING]) >= 6
         await wait_until(enough)
-        assert await slack.check() == f"slack: cannot reach 127.0.0.1:{port} (Connect call failed ('127.0.0.1', {port}))"
+        assert await slack.check() == f"slack: cannot reach Slack at 127.0.0.1:{port} (Connect call failed ('127.0.0.1', {port}))"
     finally:
         await stop(slack)
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
