@@ -21,7 +21,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     CYTOBOT_HTTP_PORT=8080 \
-    CYTOBOT_CACHE_DIR=/tmp/cytobot-cache
+    CYTOBOT_CACHE_DIR=/tmp/cytobot-cache \
+    CYTOBOT_DATABASE_URL=sqlite:////data/cytobot.db
 RUN groupadd --system --gid 10001 cytobot \
  && useradd --system --uid 10001 --gid cytobot --home-dir /home/cytobot --create-home --shell /usr/sbin/nologin cytobot \
  && install -d -o cytobot -g cytobot -m 0750 /data
@@ -35,6 +36,9 @@ COPY content ./content
 RUN printf '#!/bin/sh\nexec python -m adapters.cli "$@"\n' > /usr/local/bin/cytobot \
  && chmod 0755 /usr/local/bin/cytobot \
  && python -m compileall -q /app
+# Daily facts' SQLite database lives in /data, a volume, so subscriptions survive a new
+# container (docs/deploy.md); PostgreSQL replaces it for replicas.
+VOLUME ["/data"]
 USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

@@ -10,6 +10,7 @@ slack --log-level ERROR` is obeyed).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -22,6 +23,8 @@ from bot import __version__
 from bot.engine import Engine
 from bot.loader import PackError, load_pack
 from bot.normalize import plural
+from bot.reply import Reply
+from bot.request import CONSOLE, Request
 
 PLATFORMS = ("slack", "discord")
 FORMATS = ("text", "json", "slack", "discord")
@@ -48,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=f"run the {name.capitalize()} adapter (see `cytobot {name} --help`)", add_help=False)
         p.add_argument("args", nargs=argparse.REMAINDER)
     sub.add_parser("run", help="run every configured chat adapter, with /healthz, /readyz and /metrics on CYTOBOT_HTTP_PORT")
+    db = sub.add_parser("db", help="the daily-facts database (CYTOBOT_DATABASE_URL)")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub.add_parser("upgrade", help="create or migrate the database to this version's schema")
+    db_sub.add_parser("current", help="show the database's schema revision")
     return parser
 
 
@@ -140,11 +147,23 @@ def parse_ask(args: Sequence[str]) -> tuple[str, str] | None:
     return " ".join(words), fmt
 
 
+async def _ask(app: Settings, engine: Engine, line: str) -> Reply:
+    """One line as the console channel: `daily` commands open the database (so subscriptions
+    persist between calls); lookups never do."""
+    from adapters.daily import LazyDaily, with_service
+
+    daily = LazyDaily(engine, url=app.cytobot_database_url.get_secret_value(), catch_up=app.cytobot_daily_catch_up)
+    try:
+        return await with_service(engine, daily).handle(Request.text(line, CONSOLE))
+    finally:
+        await daily.close()
+
+
 def cmd_ask(app: Settings, line: str, fmt: str) -> int:
     engine = load_engine(app)
     if engine is None:
         return 1
-    reply = engine.execute(line)
+    reply = asyncio.run(_ask(app, engine, line))
     if fmt == "json":
         print(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2))
     elif fmt in PLATFORMS:
@@ -160,6 +179,47 @@ def cmd_ask(app: Settings, line: str, fmt: str) -> int:
         from adapters.console.render import render_plain
 
         print(render_plain(reply))
+    return 0
+
+
+def cmd_db(app: Settings, action: str) -> int:
+    """`cytobot db upgrade` / `cytobot db current`, on CYTOBOT_DATABASE_URL."""
+    from adapters.daily import database_errors, explain
+    from bot.daily import migrate
+    from bot.daily.database import create_engine, describe
+
+    url = app.cytobot_database_url.get_secret_value()
+    where = describe(url)
+
+    async def run() -> str:
+        engine = create_engine(url)
+        try:
+            if action == "upgrade":
+                before = await migrate.current(engine)
+                revision = await migrate.upgrade(engine, where)
+                was = ", ".join(before) or "empty"
+                return f"{where}: at revision {revision} (head)" + ("" if was == revision else f", upgraded from {was}")
+            revisions = await migrate.current(engine)
+            if not revisions:
+                return f"{where}: no schema yet (run `cytobot db upgrade`, or start the bot, which does it)"
+            head = migrate.head()
+            notes = []
+            for revision in revisions:
+                if revision == head:
+                    notes.append(f"{revision} (head)")
+                elif revision in migrate.known():
+                    notes.append(f"{revision} (this cytobot knows up to {head}: run `cytobot db upgrade`)")
+                else:
+                    notes.append(f"{revision} (newer than this cytobot, which knows up to {head}: it will refuse to start)")
+            return f"{where}: at revision {', '.join(notes)}"
+        finally:
+            await engine.dispose()
+
+    try:
+        print(asyncio.run(run()))
+    except database_errors() as exc:
+        print(f"cytobot db {action}: {explain(exc, url)}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -200,6 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from adapters.launch import run_all
 
         return run_all(app)
+    if args.command == "db":
+        return cmd_db(app, args.db_command)
     engine = load_engine(app)
     if engine is None:
         return 1
@@ -209,7 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = {k: v for k, v in os.environ.items() if k != ENV}  # XDG_STATE_HOME and the like
     if app.cytobot_history_file is not None:  # from the environment or .env; "" keeps no history
         env[ENV] = app.cytobot_history_file
-    return run_console(engine, history_path=history_file(env))
+    return run_console(engine, history_path=history_file(env), database_url=app.cytobot_database_url.get_secret_value(),
+                       catch_up=app.cytobot_daily_catch_up)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -51,15 +51,27 @@ async def serve(app: Settings, *, slack: SlackSettings | None = None, discord: D
     settle()
     metrics = Metrics()
     engines: dict[str, Engine] = {}
+    # Daily facts: the database is opened (and migrated) before anything connects; a database
+    # that cannot be used stops the start with one line. Posts render through any engine (they
+    # share the pack, and a reload swaps it in all of them).
+    from adapters.daily import DailyUnavailable, open_daily
+
+    try:
+        daily = await open_daily(lambda: next(iter(engines.values())), {},
+                                 url=app.cytobot_database_url.get_secret_value(), catch_up=app.cytobot_daily_catch_up,
+                                 observer=metrics)
+    except DailyUnavailable as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
 
     def engine_for(prefix: str) -> Engine:
         # One engine per command prefix (hints name the command the user typed); all share the pack.
         if prefix not in engines:
-            engines[prefix] = Engine(catalog, prefix=prefix, observer=metrics)
+            engines[prefix] = Engine(catalog, prefix=prefix, observer=metrics, services={"daily": daily.service})
         return engines[prefix]
 
     platforms: list[Component] = []
-    slack_service = None
+    slack_service = discord_service = None
     if slack is not None:
         from adapters.slack.service import SlackService
 
@@ -68,12 +80,19 @@ async def serve(app: Settings, *, slack: SlackSettings | None = None, discord: D
     if discord is not None:
         from adapters.discord.service import DiscordService
 
-        platforms.append(DiscordService(engine_for("/" + discord.command_name), discord))
+        discord_service = DiscordService(engine_for("/" + discord.command_name), discord)
+        platforms.append(discord_service)
     if not engines:
         engine_for(app.cytobot_slack_command)
     reloader = ContentReloader(list(engines.values()), app.content_dir, poll_seconds=app.cytobot_content_poll_seconds,
                                metrics=metrics, cache_dir=cache_dir_from(app.cytobot_cache_dir))
-    runner = Runner([reloader, *platforms], drain_seconds=app.cytobot_drain_seconds,
+    from adapters.daily_component import DailyComponent, platform_posters
+
+    # Last in the list: it starts after the platforms, drains first (no new claims) and closes
+    # first, once its posts in flight are done, while the platforms are still connected.
+    scheduler = DailyComponent(daily, platform_posters(slack_service, discord_service),
+                               drain_seconds=app.cytobot_drain_seconds)
+    runner = Runner([reloader, *platforms, scheduler], drain_seconds=app.cytobot_drain_seconds,
                     on_reload=lambda: reloader.request("SIGHUP"), prog=prog)
     if http is not None:
         base = slack_service.web_app() if slack_service is not None else None

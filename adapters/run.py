@@ -1,6 +1,6 @@
 """`cytobot run`: every configured part of the bot in one process, started and drained in order.
 
-A part is a `Component` (content reloader, Slack, Discord, later the daily scheduler): it
+A part is a `Component` (content reloader, Slack, Discord, the daily scheduler): it
 starts, says whether it is ready (and if not, why), stops taking new work when asked to
 drain, and closes. The runner owns the process: signals, the HTTP server (health, readiness,
 metrics, Slack's HTTP endpoint) and the order of shutdown:

@@ -167,6 +167,12 @@ class Engine:
     def commands(self) -> tuple[CommandSpec, ...]:
         return self.registry
 
+    @property
+    def services(self) -> Mapping[str, object]:
+        """The services commands reach through `ctx.services` (e.g. "daily"), for adapters that
+        build another engine on the same pack (another command prefix) and must keep them."""
+        return self._ctx.services
+
     # ------------------------------------------------------------------ answering
 
     async def handle(self, request: Request) -> Reply:
@@ -408,6 +414,10 @@ class Engine:
                 pairs = [(f"{c.item.id}: {c.item.title}", c.item.id) for c in cat.source_names.complete(text, limit)]
             elif kind is ParamKind.COMMAND:
                 pairs = [(f"{c.item.name}: {c.item.summary}", c.item.name) for c in self._names.complete(text, limit)]
+            elif kind is ParamKind.ZONE:
+                from .daily.when import complete_zone  # the zone list is built on first use only
+
+                pairs = [(name, name) for name in complete_zone(text, limit)]
             else:
                 return []
             return [Choice(shorten(label, CHOICE_TEXT), value[:CHOICE_TEXT]) for label, value in pairs[:limit]]

@@ -242,7 +242,7 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
                 problems.append(PackProblem(f.name, f.line(("pack",)), f"`pack:` is already defined in {info_at}: keep one"))
             else:
                 info, info_at = pf.pack, f.name
-                info_lines = {key: f.line(("pack", key)) for key in ("default_comparison", "disclaimer")}
+                info_lines = {key: f.line(("pack", key)) for key in ("default_comparison", "disclaimer", "timezone")}
         for i, s in enumerate(pf.sources):
             source_ids.add(s.id, s.id, f.name, f.line(("sources", i)), f"source '{s.id}'")
             sources.setdefault(s.id, s)
@@ -291,11 +291,23 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
         problems.append(
             PackProblem(info_at, info_lines["default_comparison"], f"default_comparison '{info.default_comparison}' is not a comparison id: fix it or remove it")
         )
+    if info.timezone and not _is_zone(info.timezone):
+        problems.append(PackProblem(info_at, info_lines["timezone"], f"timezone '{info.timezone}' is not an IANA time zone name: use e.g. Europe/Berlin or UTC"))
     if "not medical advice" not in info.disclaimer.casefold() and "not advice" not in info.disclaimer.casefold():
         problems.append(PackProblem(info_at, info_lines["disclaimer"], "disclaimer must say the text is 'not medical advice' (or 'not advice')"))
     synonyms = _check_synonyms(parsed, topics, comparisons, facts, problems)
     return Pack(root, info, sources, tuple(topics), tuple(comparisons), tuple(facts), tuple(f.name for f, _ in parsed),
                 tuple(scales), synonyms)
+
+
+def _is_zone(name: str) -> bool:
+    from .daily.schedule import UnknownZone, zone
+
+    try:
+        zone(name)
+    except UnknownZone:
+        return False
+    return True
 
 
 def _register(registry: _Registry, f: _File, at: Path_, entity: Any, owner: str) -> list[tuple[str, str, int | None, str]]:

@@ -1,7 +1,7 @@
 """What the core reports about its own work, for logs and metrics, without knowing either.
 
-The engine describes every answered request as one `CommandEvent`; the daily scheduler will
-describe every post as a `PostEvent` and the paused subscriptions as counts by reason. An
+The engine describes every answered request as one `CommandEvent`; the daily scheduler
+describes every post as a `PostEvent` and the paused subscriptions as counts by reason. An
 `Observer` receives them. The core ships no metrics library: the composition root
 (`adapters/`) registers an observer that feeds Prometheus. Every field is bounded (names
 from the registry, fixed outcome words): no channel, user or typed text ever reaches an

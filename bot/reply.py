@@ -67,6 +67,7 @@ class CardKind(str, Enum):
     SOURCES = "sources"
     HELP = "help"
     ABOUT = "about"
+    DAILY = "daily"  # daily-fact settings and status
     ERROR = "error"
 
 

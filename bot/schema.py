@@ -63,6 +63,8 @@ class PackInfo(Strict):
     description: text(MAX_SUMMARY)  # type: ignore[valid-type]
     disclaimer: text(MAX_DISCLAIMER)  # type: ignore[valid-type]
     default_comparison: Id | None = None
+    # The zone daily facts use when a channel subscribes without naming one (IANA name; UTC if none).
+    timezone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = None
 
 
 class Source(Strict):

@@ -27,6 +27,14 @@ atexit.register(shutil.rmtree, _CACHE_ROOT, True)
 FIXED_NOW = datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc)
 
 
+@pytest.fixture(autouse=True)
+def _private_database(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test (and every `cytobot` it starts) gets its own empty daily-facts database, never
+    the developer's and never ./data in whatever directory the test runs from."""
+    directory = tmp_path_factory.mktemp("db", numbered=True)
+    monkeypatch.setenv("CYTOBOT_DATABASE_URL", f"sqlite:///{directory}/cytobot.db")
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _no_dotenv():
     """Settings read in-process never pick up a developer's `.env` from the checkout."""
@@ -55,6 +63,15 @@ def engine(catalog: Catalog) -> Engine:
 @pytest.fixture
 def mini_engine() -> Engine:
     return Engine.load(MINI_PACK, clock=lambda: FIXED_NOW, rng=random.Random(7))
+
+
+@pytest.fixture
+async def postgres_url():
+    """A freshly created PostgreSQL database (random name, dropped afterwards); see tests/postgres.py."""
+    from tests.postgres import fresh_database, require_base_url
+
+    async with fresh_database(require_base_url()) as url:
+        yield url
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

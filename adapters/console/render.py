@@ -21,7 +21,7 @@ from bot.normalize import shorten
 from bot.reading import printable
 from bot.reply import Card, CardKind, Reply
 
-STYLE = {CardKind.ERROR: "red", CardKind.HELP: "cyan", CardKind.FACT: "magenta", CardKind.COMPARISON: "green"}
+STYLE = {CardKind.ERROR: "red", CardKind.HELP: "cyan", CardKind.FACT: "magenta", CardKind.DAILY: "magenta", CardKind.COMPARISON: "green"}
 TITLE_MARGIN = 6  # the panel's corners, the rule before the title and the spaces around it
 
 

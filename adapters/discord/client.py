@@ -45,7 +45,8 @@ DEFAULT_COMMAND = "crs"
 PUBLIC_OPTION = "public"
 PUBLIC_DESCRIPTION = "Post the answer in the channel for everyone (default: only you see it)"
 # Kinds the core can complete cheaply; TEXT (free search words) has nothing to offer.
-COMPLETABLE = frozenset({ParamKind.TOPIC, ParamKind.COMPARISON, ParamKind.ASPECT, ParamKind.COMMAND, ParamKind.FACT, ParamKind.SOURCE})
+COMPLETABLE = frozenset({ParamKind.TOPIC, ParamKind.COMPARISON, ParamKind.ASPECT, ParamKind.COMMAND, ParamKind.FACT,
+                         ParamKind.SOURCE, ParamKind.ZONE})
 SORRY = "Sorry, something went wrong on my side while answering that. It has been logged; please try again."
 MANAGERS = "members with the Manage Channels permission in this channel"
 

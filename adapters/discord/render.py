@@ -56,6 +56,7 @@ COLOURS: dict[CardKind, int] = {
     CardKind.SOURCES: 0x64748B,
     CardKind.HELP: 0x64748B,
     CardKind.ABOUT: 0x64748B,
+    CardKind.DAILY: 0x10B981,
     CardKind.ERROR: 0xEF4444,
 }
 

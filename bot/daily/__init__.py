@@ -3,3 +3,7 @@
 One responsibility per module: the schedule rule, the rotation of facts, the store, the
 scheduler, and `delivery` (what an adapter's poster promises the scheduler).
 """
+
+from .schedule import UnknownZone, next_post_time
+
+__all__ = ["UnknownZone", "next_post_time"]

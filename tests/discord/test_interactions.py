@@ -87,8 +87,12 @@ async def test_every_subcommand_answers_privately_with_the_rendered_card(running
     assert call.query.get("with_response") in ("1", "true")
     data = call.body["data"]
     assert_private_card(data)
+    expected = running.engine.invoke(name, args)
     if name != "fact":  # a random fact differs on every call
         assert data == render_message(running.engine.invoke(name, {**fixed, **args}))
+    if expected.is_error:  # daily facts without a database: a clear private error, nothing to share
+        assert name == "daily" and "components" not in data
+        return
     button = data["components"][0]["components"][0]
     assert button["label"] == "Share in channel"
     assert button["custom_id"].startswith(SHARE_PREFIX)

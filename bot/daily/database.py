@@ -1,0 +1,106 @@
+"""Where the daily-fact data lives: the database URL and an async SQLAlchemy engine for it.
+
+SQLite by default (one process, nothing to install), PostgreSQL for replicas. Operators write
+the URLs they know (`sqlite:///…`, `postgresql://…`); the async drivers are filled in here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+DEFAULT_URL = "sqlite:///./data/cytobot.db"
+ENV = "CYTOBOT_DATABASE_URL"
+SQLITE_BUSY_SECONDS = 30.0  # how long a writer waits for another process's write to finish
+
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+pysqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+psycopg2": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+class DatabaseUrlError(ValueError):
+    """A CYTOBOT_DATABASE_URL this bot cannot use; the message says what would work."""
+
+
+def database_url(env: Mapping[str, str] | None = None) -> str:
+    """The configured URL as written (CYTOBOT_DATABASE_URL, else the SQLite default)."""
+    env = os.environ if env is None else env
+    return env.get(ENV, "").strip() or DEFAULT_URL
+
+
+def async_url(url: str) -> URL:
+    """`url` with its async driver: sqlite -> sqlite+aiosqlite, postgresql -> postgresql+asyncpg."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseUrlError(
+            f"{ENV} is not a database URL ({exc}); use e.g. sqlite:///./data/cytobot.db or postgresql://user@host/db"
+        ) from None
+    driver = _ASYNC_DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise DatabaseUrlError(
+            f"{ENV} names {parsed.drivername!r}; cytobot stores daily facts in SQLite (sqlite:///path) or PostgreSQL (postgresql://…)"
+        )
+    return parsed.set(drivername=driver)
+
+
+def describe(url: str | URL) -> str:
+    """The URL for messages and logs, without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True) if isinstance(url, str) else url.render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unreadable URL)"
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The database file of a SQLite URL (None for in-memory databases and other backends)."""
+    if not url.drivername.startswith("sqlite"):
+        return None
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine for `url`. For SQLite: the file's directory is created, writers wait for
+    each other instead of failing, and transactions begin when we say so (not at the first
+    write, as Python's sqlite3 would), so a claim's read and write are one transaction."""
+    target = async_url(url)
+    path = sqlite_file(target)
+    if target.drivername.startswith("sqlite"):
+        if path is not None:
+            path.expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # Every use is a transaction that ends in COMMIT or ROLLBACK, so no reset is needed on return.
+        engine = create_async_engine(target, connect_args={"timeout": SQLITE_BUSY_SECONDS}, pool_reset_on_return=None)
+        _sqlite_transactions(engine)
+        return engine
+    return create_async_engine(target, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _sqlite_transactions(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection) -> None:  # type: ignore[no-untyped-def]
+        # IMMEDIATE takes the write lock up front, so two processes queue on the busy timeout
+        # instead of one of them failing when it upgrades a read lock.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
