@@ -23,6 +23,7 @@ from aiohttp import web
 
 from adapters.observe import CONTENT_TYPE, Metrics
 from adapters.run import Component, Readiness
+from adapters.slack.http import http_server_logger
 
 log = logging.getLogger("cytobot.http")
 
@@ -90,7 +91,9 @@ class HttpServer(Component):
 
     async def start(self) -> None:
         # No access log: paths and user agents are noise, and never a place for request data.
-        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None, shutdown_timeout=5.0)
+        # A request aiohttp cannot parse is one line, without its bytes (not a traceback quoting them).
+        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None, shutdown_timeout=5.0,
+                                     logger=http_server_logger())
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()

@@ -26,6 +26,7 @@ from adapters.observe import Metrics
 from adapters.reload import ContentReloader, build_catalog, loading_beside_the_loop, settle
 from adapters.run import Component, Runner
 from adapters.settings import EX_CONFIG, ConfigError, Settings
+from bot.cache import cache_dir_from
 from bot.engine import Engine
 from bot.loader import PackError
 
@@ -41,7 +42,7 @@ async def serve(app: Settings, *, slack: SlackSettings | None = None, discord: D
     """Run the given platforms until SIGTERM; returns the exit code."""
     try:
         with loading_beside_the_loop():
-            catalog = await asyncio.to_thread(build_catalog, app.content_dir)
+            catalog = await asyncio.to_thread(build_catalog, app.content_dir, cache_dir_from(app.cytobot_cache_dir))
     except PackError as exc:
         from adapters.cli import pack_refused
 
@@ -84,7 +85,7 @@ async def serve(app: Settings, *, slack: SlackSettings | None = None, discord: D
     if not engines:
         engine_for(app.cytobot_slack_command)
     reloader = ContentReloader(list(engines.values()), app.content_dir, poll_seconds=app.cytobot_content_poll_seconds,
-                               metrics=metrics)
+                               metrics=metrics, cache_dir=cache_dir_from(app.cytobot_cache_dir))
     from adapters.daily_component import DailyComponent, platform_posters
 
     # Last in the list: it starts after the platforms, drains first (no new claims) and closes

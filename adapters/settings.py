@@ -27,6 +27,8 @@ ENV_FILE: str | None = ".env"  # read from the working directory when present; t
 DEFAULT_DATABASE_URL = "sqlite:///./data/cytobot.db"
 DATABASE_SCHEMES = ("sqlite", "sqlite+aiosqlite", "postgresql", "postgresql+asyncpg", "postgres")
 SLACK_COMMAND_SHAPE = re.compile(r"^/[a-z0-9_-]{1,31}$")
+# An app-level token: xapp-<version>-<app id>-<number>-<hex secret>; a placeholder fails here, not at Slack.
+APP_TOKEN_SHAPE = re.compile(r"^xapp-[0-9]+-[A-Z0-9]+-[0-9]+-[0-9a-fA-F]+$")
 DISCORD_COMMAND_SHAPE = re.compile(r"^[-_a-z0-9]{1,32}$")
 DISCORD_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -102,6 +104,8 @@ class Settings(BaseSettings):
     cytobot_log_format: Literal["text", "json"] = Field("text", description="`text` lines or one JSON object per line")
     cytobot_history_file: str | None = Field(
         None, description="console history file (default ~/.local/state/cytobot/history); set and empty: no history on disk")
+    cytobot_cache_dir: str | None = Field(
+        None, description="where loaded packs are cached (default $XDG_CACHE_HOME/cytobot or ~/.cache/cytobot); off: none")
 
     # --- daily facts ------------------------------------------------------------------------
     cytobot_database_url: SecretStr = Field(
@@ -183,6 +187,9 @@ class Settings(BaseSettings):
     def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith("xapp-"):
             raise ValueError("must be an app-level token starting with xapp- (Basic Information > App-Level Tokens)")
+        if value is not None and not APP_TOKEN_SHAPE.match(value.get_secret_value()):
+            raise ValueError("is malformed: an app-level token looks like xapp-1-A0123ABCD-1234567890-0a1b2c… "
+                             "(copy all of it from Basic Information > App-Level Tokens)")
         return value
 
     @field_validator("cytobot_slack_command")

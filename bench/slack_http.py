@@ -3,10 +3,15 @@
 Both apps run in one child process (same signing, same aiohttp server stack, same retry
 handlers), the load generator and the fake Slack (auth.test, response_url) in this process,
 all on 127.0.0.1. The bare app acks and responds with one fixed card, so the ratio shows
-what the engine and the renderer cost on top of bolt. Rounds alternate between the apps so
-drift (CPU frequency, other load) hits both alike. Bounded in requests and wall time.
+what the engine and the renderer cost on top of bolt. "bare" is served by `start_http`, like
+cytobot, so both pay for the request checks in front of bolt (size, charset, signature);
+"bolt" is the same bare app behind bolt's own aiohttp adapter, with nothing in front. Rounds
+alternate between the apps so drift (CPU frequency, other load) hits all alike; the ratios
+are also given per round (their median is steadier on a noisy machine), and so is the server's
+CPU time per request. Goal (issue 10): cytobot reaches >= 0.95 of the bare app's throughput.
+Bounded in requests and time.
 
-    .venv/bin/python -m bench.slack_http [--workers 16] [--requests 40] [--rounds 3]
+    .venv/bin/python -m bench.slack_http [--workers 16] [--requests 40] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import argparse
 import asyncio
 import itertools
 import multiprocessing as mp
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -36,7 +42,8 @@ def _serve_both(api_url: str, conn: "mp.connection.Connection") -> None:
 
         from slack_bolt.async_app import AsyncApp
 
-        from adapters.slack.app import build_app, start_http, web_client
+        from adapters.slack.app import build_app, web_client
+        from adapters.slack.http import start_http
         from adapters.slack.render import render_message
         from bot.engine import Engine
 
@@ -52,13 +59,35 @@ def _serve_both(api_url: str, conn: "mp.connection.Connection") -> None:
             await respond(**fixed, response_type="ephemeral")
 
         ours = build_app(engine, token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=api_url)
-        servers = [await start_http(app, "127.0.0.1", 0) for app in (ours, bare)]
+        servers = [await start_http(app, "127.0.0.1", 0, signing_secret=SIGNING_SECRET) for app in (ours, bare)]
+        servers.append(await _plain_bolt_server(bare))
         conn.send([s.port for s in servers])
-        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+        loop = asyncio.get_running_loop()
+        while (await loop.run_in_executor(None, conn.recv)) == "cpu":
+            conn.send(time.process_time())  # CPU seconds this process (both servers) has used
         for s in servers:
             await s.close()
 
     asyncio.run(main())
+
+
+async def _plain_bolt_server(app):  # type: ignore[no-untyped-def]
+    """The bare app as bolt's own aiohttp adapter serves it: no checks in front of bolt."""
+    from aiohttp import web
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+
+    from adapters.slack.http import EVENTS_PATH, HttpServer
+
+    async def events(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+    web_app = web.Application()
+    web_app.router.add_post(EVENTS_PATH, events)
+    runner = web.AppRunner(web_app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return HttpServer(runner, site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
 
 
 @dataclass
@@ -67,6 +96,7 @@ class Stats:
     done: list[float] = field(default_factory=list)
     seconds: float = 0.0
     errors: int = 0
+    cpu: float = 0.0  # server CPU seconds used during this app's rounds
 
     def line(self, name: str) -> str:
         n = len(self.done)
@@ -127,22 +157,54 @@ async def run(workers: int, per_worker: int, rounds: int) -> None:
         ready = await asyncio.get_running_loop().run_in_executor(None, lambda: parent.poll(60) and parent.recv())
         if not ready:
             raise RuntimeError("bot process did not start")
-        ours_port, bare_port = ready
-        urls = {"bare": f"http://127.0.0.1:{bare_port}/slack/events", "cytobot": f"http://127.0.0.1:{ours_port}/slack/events"}
+        ours_port, bare_port, bolt_port = ready
+
+        async def server_cpu() -> float:
+            parent.send("cpu")
+            return await asyncio.get_running_loop().run_in_executor(None, parent.recv)
+
+        urls = {
+            "bare": f"http://127.0.0.1:{bare_port}/slack/events",  # the same server stack as cytobot's
+            "cytobot": f"http://127.0.0.1:{ours_port}/slack/events",
+            "bolt": f"http://127.0.0.1:{bolt_port}/slack/events",  # the bare app behind bolt's own adapter
+        }
         stats = {name: Stats() for name in urls}
         ids = itertools.count()
+        pairs: list[float] = []
+        plain: list[float] = []
         connector = aiohttp.TCPConnector(limit=workers * 2)
         async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=15)) as session:
             for name, url in urls.items():  # warm-up: auth.test, imports, caches
                 await _round(url, fake, session, 2, 5, ids, Stats())
-            for _ in range(rounds):
-                for name, url in urls.items():
-                    await _round(url, fake, session, workers, per_worker, ids, stats[name])
+            for number in range(rounds):
+                # Alternate which app goes first, so neither always follows the other.
+                order = list(urls.items()) if number % 2 == 0 else list(reversed(urls.items()))
+                this = {name: Stats() for name in urls}
+                for name, url in order:
+                    before = await server_cpu()
+                    await _round(url, fake, session, workers, per_worker, ids, this[name])
+                    this[name].cpu = await server_cpu() - before
+                for name in urls:
+                    stats[name].ack += this[name].ack
+                    stats[name].done += this[name].done
+                    stats[name].seconds += this[name].seconds
+                    stats[name].errors += this[name].errors
+                    stats[name].cpu += this[name].cpu
+                if this["bare"].rate() and this["bolt"].rate():
+                    pairs.append(this["cytobot"].rate() / this["bare"].rate())
+                    plain.append(this["cytobot"].rate() / this["bolt"].rate())
         print(f"Slack HTTP mode, /crs compare severity: {workers} workers x {per_worker} requests x {rounds} rounds per app, loopback")
         for name, s in stats.items():
             print(s.line(name))
         ratio = stats["cytobot"].rate() / stats["bare"].rate() if stats["bare"].rate() else float("nan")
-        print(f"throughput ratio cytobot/bare = {ratio:.2f} (goal >= 0.9)")
+        per = {name: 1e6 * s.cpu / len(s.done) if s.done else float("nan") for name, s in stats.items()}
+        print(f"server CPU per request: bare {per['bare']:.0f} us, bolt {per['bolt']:.0f} us, cytobot {per['cytobot']:.0f} us "
+              f"(bare/cytobot {per['bare'] / per['cytobot']:.2f}, bolt/cytobot {per['bolt'] / per['cytobot']:.2f}: "
+              "the throughput ratios a CPU-bound server would reach)")
+        print(f"cytobot/bare per round: {' '.join(f'{r:.2f}' for r in pairs)}; median {statistics.median(pairs):.2f}")
+        print(f"cytobot/bolt per round: {' '.join(f'{r:.2f}' for r in plain)}; median {statistics.median(plain):.2f}")
+        bolt_ratio = stats["cytobot"].rate() / stats["bolt"].rate() if stats["bolt"].rate() else float("nan")
+        print(f"throughput ratio cytobot/bare = {ratio:.2f}, cytobot/bolt = {bolt_ratio:.2f} (goal >= 0.95)")
     finally:
         parent.send("stop")
         proc.join(10)
@@ -155,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.slack_http")
     p.add_argument("--workers", type=int, default=16)
     p.add_argument("--requests", type=int, default=40, help="requests per worker per round")
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=5)
     a = p.parse_args(argv)
     asyncio.run(asyncio.wait_for(run(a.workers, min(a.requests, 1000), min(a.rounds, 20)), TIME_LIMIT))
     return 0

@@ -37,10 +37,12 @@ from .ask.words import FILLER, GREETINGS, THANKS
 from .cards import CardMaker
 from .catalog import Catalog
 from .commands import REGISTRY, Args, CommandSpec, Context, ParamKind, ParamSpec, UserError, command_names, context_args
-from .loader import content_dir_from_env, load_pack
+from .cache import load_catalog
+from .loader import content_dir_from_env
 from .normalize import clean_input, normalize, shorten
 from .observe import NO_COMMAND, CommandEvent, Observer, Outcome
 from .reply import Action, ActionKind, CardKind, Field, Reply, Visibility
+from .reply_cache import SIZE, TRACE, ReplyCache, Trace, watched
 from .request import CONSOLE, Caller, Request
 
 __all__ = ["Caller", "Choice", "CommandSpec", "Engine", "ParamKind", "ParamSpec", "Request", "command_names"]
@@ -88,6 +90,14 @@ class _Trace:
 _TRACE: contextvars.ContextVar[_Trace | None] = contextvars.ContextVar("cytobot_trace", default=None)
 
 
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """A reply kept by the reply cache, with the command that made it (for the log line)."""
+
+    reply: Reply
+    command: str
+
+
 class Engine:
     def __init__(
         self,
@@ -98,15 +108,18 @@ class Engine:
         rng: random.Random | None = None,
         registry: tuple[CommandSpec, ...] = REGISTRY,
         services: Mapping[str, object] | None = None,
+        cache_replies: bool = True,
         questions: str | None = "ask",
         observer: Observer | None = None,
     ):
+        """`cache_replies=False` answers every request afresh (benchmarks of the uncached path)."""
         self.prefix = prefix
         self.registry = registry
         # The command that answers a line which is not a command (None: such lines are errors).
         self.questions = questions
         self.observer = observer or Observer()
         self._names = command_names(registry)
+        self._replies = ReplyCache(size=SIZE if cache_replies else 0)
         self._command_words = frozenset(spec.name.casefold() for spec in registry)
         self._state = _PackState(catalog, Context(
             catalog=catalog,
@@ -142,8 +155,9 @@ class Engine:
 
     @classmethod
     def load(cls, directory: str | Path, **kwargs) -> Engine:
-        """Load the pack in `directory`; raises bot.loader.PackError if it is broken."""
-        return cls(Catalog(load_pack(directory)), **kwargs)
+        """Load the pack in `directory` (through the pack cache, `bot.cache`); raises
+        bot.loader.PackError if it is broken."""
+        return cls(load_catalog(directory), **kwargs)
 
     @classmethod
     def from_env(cls, **kwargs) -> Engine:
@@ -162,10 +176,22 @@ class Engine:
     # ------------------------------------------------------------------ answering
 
     async def handle(self, request: Request) -> Reply:
-        """Answer one request: a line as typed in chat, or a command with typed options."""
+        """Answer one request: a line as typed in chat, or a command with typed options.
+        A repeated request whose answer depends only on the pack is answered from
+        `bot.reply_cache` (never `fact today`, a random fact, or anything that reads the caller
+        or a service); it is logged and counted like any other."""
         started = time.perf_counter()
+        generation = self.generation
+        key = self._replies.key(request, generation)
+        found = self._replies.get(key) if key is not None else None
+        if isinstance(found, _Kept):
+            outcome = Outcome.USER_ERROR if found.reply.is_error else Outcome.OK
+            self._report(request, found.command, outcome, time.perf_counter() - started)
+            return found.reply
         trace = _Trace()
         token = _TRACE.set(trace)
+        purity = Trace() if key is not None and not self._replies.varies(found) else None
+        purity_token = TRACE.set(purity)
         try:
             if request.command is not None:
                 reply = await self._invoke(request)
@@ -175,9 +201,12 @@ class Engine:
         except Exception:  # never let user input crash an adapter
             what = request.command if request.command is not None else "a typed line"
             log.exception("unexpected error answering %s (command %s) on %s", what, trace.command, request.caller.platform)
-            reply, outcome = self._internal_error(), Outcome.ERROR
+            reply, outcome, purity = self._internal_error(), Outcome.ERROR, None  # never kept
         finally:
             _TRACE.reset(token)
+            TRACE.reset(purity_token)
+        if purity is not None and self.generation == generation:  # not if the pack was swapped meanwhile
+            self._replies.put(key, _Kept(reply, trace.command) if purity.pure else None)
         self._report(request, trace.command, outcome, time.perf_counter() - started)
         return reply
 
@@ -307,8 +336,11 @@ class Engine:
             trace.command = spec.name
         ctx = self._ctx if caller is self._ctx.caller else dataclasses.replace(self._ctx, caller=caller)
         try:
-            answer = spec.handler(ctx, args)
+            answer = spec.handler(watched(ctx), args)
             if inspect.isawaitable(answer):
+                purity = TRACE.get()
+                if purity is not None:
+                    purity.pure = False  # it waits on storage or a platform: never kept
                 answer = await answer
         except UserError as exc:
             return self._error(exc.message, exc.hints, exc.title)

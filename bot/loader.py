@@ -1,6 +1,7 @@
 """Load a content pack from a directory of YAML files, validating it as a whole.
 
-YAML is read with the safe loader only. Every problem names the file, the line and what to
+Which files are read, and within which limits, is `bot.reading`'s business; this module
+validates what it read. Every problem names the file, the line and what to
 change, and a pack with any problem is refused whole: half a pack is worse than none for
 medical reference text.
 """
@@ -14,35 +15,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from .citations import cited_keys
 from .grading import check_scale
 from .normalize import normalize
+from .reading import Budget, PackProblem, Path_, pack_files, read_file
+from .reading import PackFileText as _File
+from .reading import type_name as _type_name
 from .schema import Comparison, Fact, PackFile, PackInfo, Scale, Source, Synonym, Topic
 
-MAX_FILE_BYTES = 2_000_000
-# libyaml's parser when PyYAML was built with it (the wheels are): same safe constructor, ~10x faster.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-Path_ = tuple[str | int, ...]
+__all__ = ["Pack", "PackError", "PackProblem", "bundled_content_dir", "content_dir_from_env", "load_pack"]
 
 
-@dataclass(frozen=True, slots=True)
-class PackProblem:
-    file: str
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.message}"
+MAX_PROBLEMS = 200  # listed in full; a file of 100,000 wrong items says so in one more line
 
 
 class PackError(Exception):
-    """The pack cannot be used; `problems` lists every reason found."""
+    """The pack cannot be used; `problems` lists every reason found (the first MAX_PROBLEMS)."""
 
     def __init__(self, problems: list[PackProblem]):
+        if len(problems) > MAX_PROBLEMS:
+            rest = len(problems) - MAX_PROBLEMS
+            problems = [*problems[:MAX_PROBLEMS], PackProblem("(pack)", None, f"... and {rest:,} more problems: fix the ones above first")]
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
@@ -75,97 +70,6 @@ def content_dir_from_env() -> Path:
     """`CYTOBOT_CONTENT_DIR` if set, else the bundled pack; never the working directory."""
     value = os.environ.get("CYTOBOT_CONTENT_DIR", "").strip()
     return Path(value).expanduser().resolve() if value else bundled_content_dir()
-
-
-# --------------------------------------------------------------------------- YAML reading
-
-
-@dataclass
-class _File:
-    name: str
-    data: Any
-    lines: dict[Path_, int]
-
-    def line(self, path: Path_) -> int | None:
-        """Line of the deepest node along `path` that exists."""
-        for end in range(len(path), -1, -1):
-            found = self.lines.get(tuple(path[:end]))
-            if found is not None:
-                return found
-        return None
-
-
-def _read_yaml(path: Path, name: str, problems: list[PackProblem]) -> _File | None:
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            problems.append(PackProblem(name, None, f"file is larger than {MAX_FILE_BYTES} bytes: split it"))
-            return None
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        problems.append(PackProblem(name, None, f"file is not UTF-8 text ({exc.reason}): save it as UTF-8"))
-        return None
-    except OSError as exc:
-        problems.append(PackProblem(name, None, f"cannot read file: {exc.strerror}"))
-        return None
-    try:
-        loader = _SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                problems.append(PackProblem(name, None, "file is empty: add a mapping such as `topics:` or delete the file"))
-                return None
-            lines: dict[Path_, int] = {}
-            dup = _walk(node, (), lines)
-            data = loader.construct_document(node)
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        what = exc.problem or exc.context or "invalid YAML"
-        problems.append(PackProblem(name, line, f"YAML syntax error: {what}; fix the YAML at this line"))
-        return None
-    except yaml.YAMLError as exc:
-        problems.append(PackProblem(name, None, f"YAML error: {exc}"))
-        return None
-    for key, line in dup:
-        problems.append(PackProblem(name, line, f"duplicate key '{key}': each key may appear once in a mapping"))
-    if not isinstance(data, dict):
-        problems.append(
-            PackProblem(name, 1, f"top level must be a mapping (e.g. `topics:`), not {_type_name(data)}")
-        )
-        return None
-    return _File(name, data, lines)
-
-
-def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> list[tuple[str, int]]:
-    """Record the line of every node by its path; report duplicate mapping keys."""
-    lines[path] = node.start_mark.line + 1
-    dups: list[tuple[str, int]] = []
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in seen:
-                dups.append((key, key_node.start_mark.line + 1))
-            seen.add(key)
-            dups += _walk(value_node, path + (key,), lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            dups += _walk(item, path + (index,), lines)
-    return dups
-
-
-def _type_name(value: Any) -> str:
-    return {
-        str: "text",
-        int: "a number",
-        float: "a number",
-        bool: "true/false",
-        list: "a list",
-        dict: "a mapping",
-        type(None): "empty",
-    }.get(type(value), type(value).__name__)
 
 
 # --------------------------------------------------------------------------- validation messages
@@ -254,24 +158,20 @@ def _owner_id(data: Any, loc: tuple[Any, ...]) -> str | None:
 # --------------------------------------------------------------------------- loading
 
 
-def _pack_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file())
-
-
 def load_pack(directory: str | os.PathLike[str]) -> Pack:
     """Load and validate the pack in `directory`; raise PackError listing every problem."""
     root = Path(directory)
     if not root.is_dir():
         raise PackError([PackProblem(str(root), None, "content directory does not exist: check CYTOBOT_CONTENT_DIR")])
     problems: list[PackProblem] = []
-    files = _pack_files(root)
-    if not files:
+    files = pack_files(root, problems)
+    if not files and not problems:
         raise PackError([PackProblem(str(root), None, "no .yaml files found: a pack needs at least pack.yaml")])
 
     parsed: list[tuple[_File, PackFile]] = []
-    for path in files:
-        name = str(path.relative_to(root))
-        f = _read_yaml(path, name, problems)
+    budget = Budget()
+    for path, name in files:
+        f = read_file(path, name, problems, budget)
         if f is None:
             continue
         try:

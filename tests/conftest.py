@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import random
+import shutil
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -13,6 +17,13 @@ from bot.engine import Engine
 from bot.loader import Pack, bundled_content_dir, load_pack
 
 MINI_PACK = Path(__file__).parent / "data" / "minipack"
+
+# The suite, and every cytobot process it starts, caches packs in a directory of its own
+# (bot/cache.py creates it 0700), never in the user's ~/.cache. Set at import, not in a
+# fixture: some test modules load packs while they are being collected.
+_CACHE_ROOT = tempfile.mkdtemp(prefix="cytobot-test-cache-")
+os.environ["CYTOBOT_CACHE_DIR"] = os.path.join(_CACHE_ROOT, "cytobot")
+atexit.register(shutil.rmtree, _CACHE_ROOT, True)
 FIXED_NOW = datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc)
 
 

@@ -75,10 +75,10 @@ async def test_triggers_during_a_reload_coalesce_into_one_more(pack: Path, monke
     gate, entered = threading.Event(), threading.Event()
     real = reload_module.build_catalog
 
-    def held(directory: Path):  # the real load, held until the test has sent more triggers
+    def held(directory: Path, *rest):  # the real load, held until the test has sent more triggers
         entered.set()
         gate.wait(10)
-        return real(directory)
+        return real(directory, *rest)
 
     monkeypatch.setattr(reload_module, "build_catalog", held)
     engine = Engine.load(pack)

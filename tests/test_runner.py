@@ -106,7 +106,7 @@ async def server():
     parts = [Part("slack", [], reason=None)]
     readiness = Readiness(parts)
     bolt = build_app(_Engine(), token="xoxb-1-test", signing_secret=SIGNING_SECRET, api_url="http://127.0.0.1:9/api/")
-    http = HttpServer(application(readiness, metrics, http_application(bolt)), "127.0.0.1", 0)
+    http = HttpServer(application(readiness, metrics, http_application(bolt, SIGNING_SECRET)), "127.0.0.1", 0)
     await http.start()
     async with aiohttp.ClientSession(f"http://127.0.0.1:{http.port}") as session:
         yield session, metrics, parts[0]

@@ -15,7 +15,7 @@ from bot.loader import bundled_content_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 # Standard variables read on behalf of the platform, not cytobot settings.
-NOT_OURS = {"XDG_STATE_HOME"}
+NOT_OURS = {"XDG_STATE_HOME", "XDG_CACHE_HOME"}
 READ = re.compile(r"""(?:environ\.get|getenv|environ\[|env\.get)\(?\s*["']([A-Z][A-Z0-9_]+)["']""")
 
 

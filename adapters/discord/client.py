@@ -379,6 +379,10 @@ def build_client(
 ) -> CytobotClient:
     """The real discord.py client for `engine`; tests pass e.g. guild_ready_timeout=0.1.
     With `shard_count` it is an AutoShardedClient running `shard_ids` (default: all shards)."""
+    # discord.py warns at start-up that PyNaCl and davey are missing; they are for voice, which
+    # this bot never joins, so nobody can act on it. Switch off exactly those two warnings.
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
     if shard_count is not None:
         return ShardedCytobotClient(engine, command_name=command_name, sync=sync, guild_id=guild_id,
                                     shard_ids=list(shard_ids) if shard_ids else None, shard_count=shard_count,

@@ -11,32 +11,34 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
-from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, AsyncServerErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.inflight import INFLIGHT
 from adapters.slack.caller import Roles, caller_from
+from adapters.slack.http import EVENTS_PATH, HttpServer, QuietRequestVerification, http_application, start_http
 from adapters.slack.events import SeenEvents, register_events
 from adapters.slack.render import SHARE_ACTION_ID, escape, render_message
 from bot.reply import Reply, Visibility
 from bot.request import Origin, Request
 
 log = logging.getLogger("cytobot.slack")
+# HTTP mode lives in adapters.slack.http; these names stay importable from here.
+__all__ = ["EVENTS_PATH", "HttpServer", "build_app", "http_application", "render_cached", "start_http", "web_client"]
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_COMMAND = "/crs"
-EVENTS_PATH = "/slack/events"
 # chat.postMessage errors the user can fix (invite the bot, or post with `public`).
 NOT_POSTABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "restricted_action_read_only_channel", "restricted_action_non_threadable_channel", "restricted_action_thread_only_channel"})
 RATE_LIMIT_RETRIES = 2
 SERVER_ERROR_RETRIES = 2
+RENDER_CACHE_SIZE = 512
 
 
 class EngineLike(Protocol):
@@ -82,6 +84,25 @@ def _channel_id(body: dict[str, Any]) -> str | None:
     return (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
 
 
+@lru_cache(maxsize=RENDER_CACHE_SIZE)
+def _rendered(reply: Reply, shared_by: str | None) -> dict:
+    return render_message(reply, shared_by=shared_by)
+
+
+def render_cached(reply: Reply, *, shared_by: str | None = None) -> dict:
+    """`render_message`, computed once per distinct reply.
+
+    The key is the reply itself, compared by value (every card, field, footer and action), so
+    the cache can never answer with a stale card: tomorrow's `fact today`, another random fact
+    or a reloaded pack make a different reply and so a different key. Callers get a fresh
+    top-level dict; the blocks inside are shared and must not be mutated (bolt and slack_sdk
+    only serialise them)."""
+    try:
+        return dict(_rendered(reply, shared_by))
+    except TypeError:  # a reply holding something unhashable (a list): render it afresh
+        return render_message(reply, shared_by=shared_by)
+
+
 def build_app(
     engine: EngineLike,
     *,
@@ -96,11 +117,16 @@ def build_app(
     `roles` decides who may manage a channel's settings (default: workspace admins and owners);
     `seen` records the messages already answered (default: this process, see events.py)."""
     roles = roles or Roles()
+    bolt_log = logging.getLogger("cytobot.slack.bolt")
+    if not any(isinstance(f, _UnusedTokenWarning) for f in bolt_log.filters):
+        bolt_log.addFilter(_UnusedTokenWarning())
     app = AsyncApp(
         client=web_client(token, api_url),
         signing_secret=signing_secret or "",
-        request_verification_enabled=signing_secret is not None,
-        logger=logging.getLogger("cytobot.slack.bolt"),
+        # bolt's own check logs every refused body at INFO; this one says only why and how big.
+        request_verification_enabled=False,
+        before_authorize=QuietRequestVerification(signing_secret) if signing_secret is not None else None,
+        logger=bolt_log,
     )
 
     @app.command(command)
@@ -112,7 +138,7 @@ def build_app(
             reply = await engine.handle(Request.text(text, caller_from(body, client, roles)))
             public = reply.visibility is Visibility.PUBLIC and not reply.is_error
             await respond(
-                **render_message(reply),
+                **render_cached(reply),
                 response_type="in_channel" if public else "ephemeral",
                 unfurl_links=False,
                 unfurl_media=False,
@@ -131,9 +157,9 @@ def build_app(
             caller = caller_from(body, client, roles)
             reply = await engine.handle(Request.text(shared_command, caller, public=True, origin=Origin.BUTTON))
             if reply.is_error:
-                await respond(**render_message(reply), response_type="ephemeral", replace_original=False)
+                await respond(**render_cached(reply), response_type="ephemeral", replace_original=False)
                 return
-            message = render_message(reply, shared_by=_user_name(body))
+            message = render_cached(reply, shared_by=_user_name(body))
             try:
                 await client.chat_postMessage(channel=_channel_id(body), **message, unfurl_links=False, unfurl_media=False)
             except SlackApiError as e:
@@ -166,37 +192,9 @@ async def _respond_safely(respond: Any, message: dict) -> None:
         log.exception("could not tell the user about a failure")
 
 
-@dataclass
-class HttpServer:
-    """A running aiohttp server for the bolt app (`port` is the bound port)."""
+class _UnusedTokenWarning(logging.Filter):
+    """bolt warns that `token` will be unused whenever SLACK_BOT_TOKEN is set and a client is
+    given (ours, with retry handlers and the API URL). Nothing to act on: drop exactly that."""
 
-    runner: web.AppRunner
-    port: int
-
-    async def close(self) -> None:
-        await self.runner.cleanup()
-
-
-def http_application(app: AsyncApp) -> web.Application:
-    """Slack's requests at POST /slack/events, plus GET /healthz for load balancers."""
-
-    async def events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
-
-    async def healthz(_: web.Request) -> web.Response:
-        return web.Response(text="ok")
-
-    web_app = web.Application()
-    web_app.router.add_post(EVENTS_PATH, events)
-    web_app.router.add_get("/healthz", healthz)
-    return web_app
-
-
-async def start_http(app: AsyncApp, host: str = "0.0.0.0", port: int = 3000) -> HttpServer:
-    """Serve the app over HTTP; port 0 picks a free port (tests, benchmarks)."""
-    runner = web.AppRunner(http_application(app), handle_signals=False, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound = site._server.sockets[0].getsockname()[1] if site._server else port  # type: ignore[union-attr]
-    return HttpServer(runner, bound)
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != warning_client_prioritized_and_token_skipped()

@@ -1,10 +1,11 @@
 """The Slack adapter as a component of the runner: Socket Mode or HTTP mode.
 
 HTTP mode has no connection to keep: the runner's HTTP server is the bolt app's aiohttp
-application, and this component only proves the bot token works (`auth.test`) before it
-reports ready. Socket Mode connects out to Slack, and is ready while the websocket is up
-(slack_sdk reconnects by itself). A token Slack rejects stops the process (exit code 2); an
-unreachable Slack is retried with growing pauses, one log line each, and reported not ready.
+application (behind `adapters.slack.http`'s checks), and this component only proves the bot
+token works (`auth.test`) before it reports ready. Socket Mode connects out to Slack through
+`adapters.slack.socket_mode`, and is ready while the websocket is up. A token Slack rejects
+stops the process (exit code 2); an unreachable Slack is retried with growing pauses, one log
+line each, and reported not ready with the reason.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from aiohttp import web
 from slack_sdk.errors import SlackApiError
 
 from adapters.run import Component, Fatal, until_reachable
-from adapters.slack.app import build_app, http_application
+from adapters.slack.app import build_app
 from adapters.slack.caller import Roles
 from adapters.slack.cli import Settings
+from adapters.slack.http import http_application
+from adapters.slack.socket_mode import Backoff, SocketModeConnection, TokenRefused
 
 log = logging.getLogger("cytobot.slack")
 
@@ -36,47 +39,47 @@ class SlackService(Component):
         self._handler: Any = None
         self._ready = False
         self.problem = "connecting to Slack"
+        self.backoff = Backoff()  # pauses between Socket Mode connection attempts
 
     def web_app(self) -> web.Application | None:
         """The aiohttp application serving POST /slack/events (HTTP mode only)."""
-        return http_application(self.app) if self.http else None
+        return http_application(self.app, self.settings.signing_secret or "") if self.http else None
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self._keep(), name="slack")
 
     async def _keep(self) -> None:
-        await until_reachable(self._connect, "Slack", self.report, log)
-        self._ready = True
-        await asyncio.Event().wait()  # the websocket (or nothing, in HTTP mode) runs on its own
+        if self.http:
+            await until_reachable(self._connect, "Slack", self.report, log)
+            self._ready = True
+            await asyncio.Event().wait()  # requests come to the HTTP server
+        # Socket Mode: the connection retries by itself (one line per attempt, growing pauses)
+        # and raises TokenRefused if Slack refuses the app token, now or on a later reconnect.
+        self._handler = SocketModeConnection(self.app, self.settings.app_token or "", backoff=self.backoff)
+        await self._handler.run()
 
     async def _connect(self) -> None:
-        if self.http:
-            auth = await self.app.client.auth_test()
-            log.info("Slack HTTP mode: bot token verified (%s), %s at /slack/events", auth.get("team"), self.settings.command)
-            return
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-        if self._handler is None:
-            self._handler = AsyncSocketModeHandler(self.app, self.settings.app_token)
-        await self._handler.connect_async()
-        log.info("Slack Socket Mode connected (%s)", self.settings.command)
+        auth = await self.app.client.auth_test()
+        log.info("Slack HTTP mode: bot token verified (%s), %s at /slack/events", auth.get("team"), self.settings.command)
 
     async def check(self) -> str | None:
+        if self._handler is not None:
+            return None if self._handler.connected else f"slack: {self._handler.problem}"
         if not self._ready:
             return f"slack: {self.problem}"
-        if self._handler is not None and not await self._handler.client.is_connected():
-            return "slack: Socket Mode disconnected; reconnecting"
         return None
 
     async def drain(self) -> None:
         if self._handler is not None:  # Socket Mode: Slack sends new requests to the other connections
-            await self._handler.disconnect_async()
+            await self._handler.stop_receiving()
 
     async def close(self) -> None:
         if self._handler is not None:
             await self._handler.close_async()
 
     def failure(self, exc: BaseException) -> Fatal:
+        if isinstance(exc, TokenRefused):  # already one line naming SLACK_APP_TOKEN
+            return Fatal(str(exc), 2)
         if isinstance(exc, SlackApiError):
             error = exc.response.get("error", "") if exc.response is not None else ""
             which = "SLACK_BOT_TOKEN" if self.http else "SLACK_BOT_TOKEN or SLACK_APP_TOKEN"

@@ -11,7 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from adapters.slack.app import EVENTS_PATH, HttpServer, build_app, start_http
+from adapters.slack.app import build_app
+from adapters.slack.http import EVENTS_PATH, HttpServer, start_http
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import SIGNING_SECRET, action_body, share_payload, signed_headers, slash_command_body
 
@@ -59,7 +60,7 @@ class HttpBot:
 
 async def _serve(engine: Any, fake: FakeSlack) -> tuple[HttpServer, aiohttp.ClientSession]:
     app = build_app(engine, token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=fake.api_url)
-    server = await start_http(app, "127.0.0.1", 0)
+    server = await start_http(app, "127.0.0.1", 0, signing_secret=SIGNING_SECRET)
     return server, aiohttp.ClientSession(timeout=TIMEOUT)
 
 

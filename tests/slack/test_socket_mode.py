@@ -69,7 +69,7 @@ async def test_service_uses_socket_mode_from_the_settings_and_stops_cleanly(fake
     from bot.engine import Engine
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
-    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-A1-env")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-A1-2-e0")
     monkeypatch.setenv("SLACK_API_URL", fake.api_url.rstrip("/"))  # the trailing "/" is added for us
     monkeypatch.setenv("CYTOBOT_SLACK_COMMAND", "/cyto")
     settings = Settings.for_mode(load_settings())
