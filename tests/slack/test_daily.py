@@ -18,7 +18,8 @@ import aiohttp
 import pytest
 
 from adapters.daily import running_daily
-from adapters.slack.app import EVENTS_PATH, build_app, start_http
+from adapters.slack.app import build_app
+from adapters.slack.http import EVENTS_PATH, start_http
 from adapters.slack.caller import Roles
 from adapters.slack.poster import SlackPoster
 from bot.daily.scheduler import SchedulerSettings
@@ -70,7 +71,7 @@ async def daily(fake: FakeSlack, engine: Any, tmp_path: Path) -> AsyncIterator[D
     async with running_daily(engine, {}, url=f"sqlite:///{tmp_path}/daily.db", clock=clock,
                              settings=SchedulerSettings(), drain_timeout=5) as (wired, facts):
         app = build_app(wired, token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=fake.api_url, roles=Roles())
-        server = await start_http(app, "127.0.0.1", 0)
+        server = await start_http(app, "127.0.0.1", 0, signing_secret=SIGNING_SECRET)
         poster = SlackPoster(app.client)  # as `cytobot run` builds it (adapters/daily_component.py)
         await facts.scheduler.attach("slack", poster)
         session = aiohttp.ClientSession(timeout=TIMEOUT)

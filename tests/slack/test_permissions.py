@@ -15,7 +15,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from adapters.slack.app import EVENTS_PATH, build_app, start_http
+from adapters.slack.app import build_app
+from adapters.slack.http import EVENTS_PATH, start_http
 from adapters.slack.caller import MANAGERS, Roles, admin_ids, is_manager
 from tests.fakes.recording_engine import RecordingEngine
 from tests.fakes.slack_api import FakeSlack
@@ -39,7 +40,7 @@ async def serve(fake: FakeSlack, engine: Any) -> AsyncIterator[Callable[..., Any
     async def _serve(roles: Roles) -> tuple[HttpBot, RecordingEngine]:
         recorder = RecordingEngine(engine)
         app = build_app(recorder, token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=fake.api_url, roles=roles)
-        server = await start_http(app, "127.0.0.1", 0)
+        server = await start_http(app, "127.0.0.1", 0, signing_secret=SIGNING_SECRET)
         session = aiohttp.ClientSession(timeout=TIMEOUT)
         opened.append((server, session))
         return HttpBot(f"http://127.0.0.1:{server.port}{EVENTS_PATH}", fake, session), recorder
