@@ -23,9 +23,9 @@ from adapters.daily import running_daily
 from adapters.discord.client import build_client, point_discord_py_at
 from adapters.discord.poster import DiscordPoster, nonce_for
 from bot.daily.scheduler import SchedulerSettings
-from bot.daily.store import Outcome, Status
+from bot.daily.store import Status
 from tests.discord.conftest import TOKEN, _wait_ready
-from tests.fakes.clock import ManualClock, eventually
+from tests.fakes.clock import ManualClock, eventually, sent_delivery, subscription_in
 from tests.fakes.discord_api import CHANNEL_ID, FakeDiscord, error_answer, rate_limited
 
 APPLICATION_COMMAND = 2
@@ -106,7 +106,7 @@ async def test_the_scheduled_fact_reaches_discord_once_with_the_days_nonce(daily
     sub = await daily.subscription()
     await daily.due()
     [post] = await eventually(daily.posts, what="the post")
-    delivery = await eventually(lambda: _sent(daily, sub.id), what="the post recorded as sent")
+    delivery = await eventually(lambda: sent_delivery(daily.daily.store, sub.id), what="the post recorded as sent")
     assert post.body["nonce"] == nonce_for(delivery.key) and post.body["enforce_nonce"] is True
     assert post.body["allowed_mentions"] == {"parse": []} and "components" not in post.body
     assert delivery.message_id and delivery.message_id.isdigit()
@@ -120,7 +120,7 @@ async def test_missing_permissions_pause_with_the_reason_and_resume(daily: Daily
     daily.fake.fail_channel(CHANNEL, error_answer(50013), sticky=True)
     await daily.command("subscribe", time="08:00", zone="Europe/Berlin")
     await daily.due()
-    sub = await eventually(lambda: _with_status(daily, Status.PAUSED), what="the pause")
+    sub = await eventually(lambda: subscription_in(daily.daily.store, "discord", CHANNEL, Status.PAUSED), what="the pause")
     assert "Send Messages" in sub.pause_reason and "50013" in sub.pause_reason
     status = json.dumps(await daily.command("status", permissions=POSTER))
     assert "Daily facts: paused" in status and "Send Messages" in status
@@ -131,7 +131,7 @@ async def test_missing_permissions_pause_with_the_reason_and_resume(daily: Daily
     daily.fake.heal_channel(CHANNEL)  # someone fixed the channel's permissions
     assert "Not allowed" in json.dumps(await daily.command("resume", permissions=POSTER))
     assert "Daily facts resumed" in json.dumps(await daily.command("resume", permissions=MANAGER))
-    await eventually(lambda: _sent(daily, sub.id), what="the post after resuming")
+    await eventually(lambda: sent_delivery(daily.daily.store, sub.id), what="the post after resuming")
     assert len(daily.posts()) == 2 and daily.fake.posted[CHANNEL] == 1
 
 
@@ -147,17 +147,7 @@ async def test_a_429_is_honoured_and_the_resend_carries_the_same_nonce(daily: Da
     assert len(daily.posts()) == 1, "nothing is sent again before retry_after has passed"
     daily.clock.advance(10)
     daily.daily.scheduler.wake()
-    delivery = await eventually(lambda: _sent(daily, sub.id), what="the post after the wait")
+    delivery = await eventually(lambda: sent_delivery(daily.daily.store, sub.id), what="the post after the wait")
     first, second = daily.posts()
     assert first.body["nonce"] == second.body["nonce"] == nonce_for(delivery.key)
     assert daily.fake.posted[CHANNEL] == 1 and delivery.attempts == 2
-
-
-async def _sent(daily: Daily, subscription_id: int) -> Any:
-    last = await daily.daily.store.last_delivery(subscription_id)
-    return last if last is not None and last.status is Outcome.SENT else None
-
-
-async def _with_status(daily: Daily, status: Status) -> Any:
-    sub = await daily.subscription()
-    return sub if sub is not None and sub.status is status else None

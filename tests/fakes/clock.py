@@ -1,4 +1,5 @@
-"""A clock a test moves by hand, for driving the real daily-facts scheduler against the fakes.
+"""A clock a test moves by hand, for driving the real daily-facts scheduler against the fakes,
+and the waits such a test needs (a condition, a post recorded as sent, a subscription's state).
 
 Wall time stands where the test puts it, so a post falls due exactly when the test says; the
 monotonic time the scheduler paces with moves with it (a 429's wait ends when the test moves
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 NAP = 0.02  # longest real sleep, seconds
 
@@ -52,3 +54,17 @@ async def eventually(check, timeout: float = 5.0, what: str = "the condition"): 
         if loop.time() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         await asyncio.sleep(NAP)
+
+
+async def sent_delivery(store: Any, subscription_id: int) -> Any:
+    """The subscription's last delivery if it was recorded as sent, else None."""
+    from bot.daily.store import Outcome
+
+    last = await store.last_delivery(subscription_id)
+    return last if last is not None and last.status is Outcome.SENT else None
+
+
+async def subscription_in(store: Any, platform: str, channel: str, status: Any) -> Any:
+    """The channel's subscription if it is in `status`, else None."""
+    sub = await store.get(platform, channel)
+    return sub if sub is not None and sub.status is status else None

@@ -23,8 +23,8 @@ from adapters.slack.http import EVENTS_PATH, start_http
 from adapters.slack.caller import Roles
 from adapters.slack.poster import SlackPoster
 from bot.daily.scheduler import SchedulerSettings
-from bot.daily.store import Outcome, Status
-from tests.fakes.clock import ManualClock, eventually
+from bot.daily.store import Status
+from tests.fakes.clock import ManualClock, eventually, sent_delivery, subscription_in
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import SIGNING_SECRET
 from tests.slack.conftest import BOT_TOKEN, TIMEOUT, HttpBot
@@ -107,7 +107,7 @@ async def test_the_scheduled_fact_reaches_slack_once_through_the_poster(daily: D
     await daily.due()
     [post] = await eventually(daily.posts, what="the post")
     await eventually(lambda: daily.posts(OTHER), what="the other channel's post")
-    delivery = await eventually(lambda: _sent(daily, sub.id), what="the post recorded as sent")
+    delivery = await eventually(lambda: sent_delivery(daily.daily.store, sub.id), what="the post recorded as sent")
     assert delivery.message_id and delivery.message_id.endswith(".000100")  # the ts the fake answered
     fact = daily.daily.service.facts  # the fact the rotation chose is the card posted
     assert delivery.fact_id in list(fact())
@@ -123,7 +123,7 @@ async def test_a_channel_the_bot_left_pauses_with_the_reason_and_resumes(daily: 
     daily.fake.fail_channel(CHANNEL, "not_in_channel", sticky=True)
     await daily.command("daily subscribe 09:00 UTC")
     await daily.due()
-    sub = await eventually(lambda: _with_status(daily, Status.PAUSED), what="the pause")
+    sub = await eventually(lambda: subscription_in(daily.daily.store, "slack", CHANNEL, Status.PAUSED), what="the pause")
     assert "not_in_channel" in sub.pause_reason and "/invite @cytobot" in sub.pause_reason
     status = json.dumps(await daily.command("daily status", user_id=MEMBER))
     assert "Daily facts: paused" in status and "/invite @cytobot" in status
@@ -134,7 +134,7 @@ async def test_a_channel_the_bot_left_pauses_with_the_reason_and_resumes(daily: 
     daily.fake.heal_channel(CHANNEL)  # someone invited the bot
     assert "Not allowed" in json.dumps(await daily.command("daily resume", user_id=MEMBER))
     assert "Daily facts resumed" in json.dumps(await daily.command("daily resume", user_id=ADMIN))
-    delivery = await eventually(lambda: _sent(daily, sub.id), what="the post after resuming")
+    delivery = await eventually(lambda: sent_delivery(daily.daily.store, sub.id), what="the post after resuming")
     assert len(daily.posts()) == 2 and delivery.message_id
 
 
@@ -166,19 +166,9 @@ async def test_a_429_is_honoured_before_the_post_is_sent_again(daily: Daily) -> 
     assert len(daily.posts()) == 1, "nothing is sent again before Retry-After has passed"
     daily.clock.advance(10)
     daily.daily.scheduler.wake()
-    delivery = await eventually(lambda: _sent(daily, sub.id), what="the post after the wait")
+    delivery = await eventually(lambda: sent_delivery(daily.daily.store, sub.id), what="the post after the wait")
     assert len(daily.posts()) == 2 and delivery.attempts == 2
     assert sum(daily.fake.posted.values()) == 1
-
-
-async def _sent(daily: Daily, subscription_id: int) -> Any:
-    last = await daily.daily.store.last_delivery(subscription_id)
-    return last if last is not None and last.status is Outcome.SENT else None
-
-
-async def _with_status(daily: Daily, status: Status) -> Any:
-    sub = await daily.subscription()
-    return sub if sub is not None and sub.status is status else None
 
 
 async def _platform_paused(daily: Daily) -> bool:
