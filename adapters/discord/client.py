@@ -72,7 +72,10 @@ def caller_from(source: discord.Interaction | discord.Message) -> Caller:
     else:
         is_direct = source.guild_id is None
         guild_id, user, channel_id = source.guild_id, source.user, source.channel_id
-        manage = bool(source.permissions.manage_channels)
+        permissions = source.permissions
+        # Administrator grants every permission, whatever else the resolved set carries
+        # (for a message, permissions_for already expands it).
+        manage = bool(permissions.manage_channels or permissions.administrator)
     return Caller(
         platform="discord",
         workspace=str(guild_id or ""),

@@ -5,6 +5,14 @@ interactions against it exactly as it would against discord.com. The fake record
 REST request so tests can assert on what the bot sent, and lets a test dispatch gateway
 events (INTERACTION_CREATE, MESSAGE_CREATE) and wait for the interaction's callback or read
 the message the bot posts back (POST /channels/{id}/messages).
+
+Posting into a channel behaves as Discord documents it: a wrong token gets 401; answers can be
+scripted per channel (403 50001/50013, 404 10003, 5xx, 429 with `retry_after`, `global` and the
+`Via` header discord.py looks for, or without it as a Cloudflare ban); an optional
+`RateLimiter` answers 429 when the bot goes faster than the limits (50 requests/s globally on
+Discord) and counts the violations; and a message sent with a `nonce` and `enforce_nonce` that
+repeats one sent in the last `nonce_window` seconds creates nothing and returns the first
+message.
 """
 
 from __future__ import annotations
@@ -13,12 +21,14 @@ import asyncio
 import itertools
 import json
 import time
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from tests.fakes.loopback import HOST, LoopbackServer
+from tests.fakes.ratelimit import RateLimiter
 
 APP_ID = 1100000000000000001
 BOT_ID = 1100000000000000002
@@ -28,6 +38,44 @@ OWNER_ID = 1100000000000000005
 DM_CHANNEL_ID = 1100000000000000006
 ATTACHMENT_SIZE_LIMIT = 8 * 1024 * 1024
 ALREADY_ACKNOWLEDGED = 40060  # Discord's error code for a second answer to one interaction
+ALL_PERMISSIONS = "2147483647"
+# Discord's JSON error bodies for the failures a channel post can meet.
+ERRORS: dict[int, tuple[int, str]] = {
+    10003: (404, "Unknown Channel"),
+    50001: (403, "Missing Access"),
+    50013: (403, "Missing Permissions"),
+    0: (401, "401: Unauthorized"),
+}
+# Discord says an enforced nonce is checked "in the past few minutes"; the exact window is not published.
+NONCE_WINDOW = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelAnswer:
+    """A canned answer for a post into one channel; `delay` holds it back (a slow Discord)."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+def error_answer(code: int, *, message: str | None = None, delay: float = 0.0) -> ChannelAnswer:
+    """Discord's answer for a known error code (10003, 50001, 50013, or 0 for a bad token)."""
+    status, text = ERRORS[code]
+    return ChannelAnswer(status, {"message": message or text, "code": code}, {}, delay)
+
+
+def rate_limited(retry_after: float, *, is_global: bool = False, via: bool = True) -> ChannelAnswer:
+    """A 429 as Discord sends it. Without `via` it looks like a Cloudflare ban to discord.py
+    (Discord's own 429s carry a `Via` header; Cloudflare's do not)."""
+    headers = {"Retry-After": str(max(1, round(retry_after))), "X-RateLimit-Scope": "global" if is_global else "user"}
+    if is_global:
+        headers["X-RateLimit-Global"] = "true"
+    if not via:
+        return ChannelAnswer(429, "error code: 1015", headers)
+    headers["Via"] = "1.1 google"
+    return ChannelAnswer(429, {"message": "You are being rate limited.", "retry_after": retry_after, "global": is_global, "code": 0}, headers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +122,15 @@ class FakeDiscord(LoopbackServer):
         self._seq = itertools.count(1)
         self._answered: dict[str, int] = {}  # interaction id -> number of callbacks received
         self._callback_waiters: dict[str, asyncio.Future[Call]] = {}
+        # POST /channels/{id}/messages
+        self.record = True  # benchmarks switch recording off to keep memory flat
+        self.channel_script: dict[str, deque[ChannelAnswer]] = defaultdict(deque)
+        self.channel_sticky: dict[str, ChannelAnswer] = {}
+        self.limiter: RateLimiter | None = None
+        self.nonce_window = NONCE_WINDOW
+        self.posted: Counter[str] = Counter()  # channel id -> messages created (kept with record off)
+        self.nonce_hits = 0  # posts answered with an earlier message because of an enforced nonce
+        self._nonces: dict[str, tuple[float, dict[str, Any]]] = {}
 
     # --- lifecycle -------------------------------------------------------------------
     def routes(self, router: web.UrlDispatcher) -> None:
@@ -101,6 +158,18 @@ class FakeDiscord(LoopbackServer):
     # --- what tests read -------------------------------------------------------------
     def calls_to(self, method: str, prefix: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.path.startswith(prefix)]
+
+    def fail_channel(self, channel: int | str, answer: ChannelAnswer, *, sticky: bool = False) -> None:
+        """Answer the next post into `channel` with `answer` (see `error_answer`, `rate_limited`);
+        `sticky` answers every post until `heal_channel` (e.g. a permission that stays missing)."""
+        if sticky:
+            self.channel_sticky[str(channel)] = answer
+        else:
+            self.channel_script[str(channel)].append(answer)
+
+    def heal_channel(self, channel: int | str) -> None:
+        self.channel_sticky.pop(str(channel), None)
+        self.channel_script.pop(str(channel), None)
 
     def rejected(self) -> list[Call]:
         """Requests the fake refused (e.g. a second answer to one interaction)."""
@@ -136,8 +205,10 @@ class FakeDiscord(LoopbackServer):
         user_id: int = 1300000000000000001,
         in_guild: bool = True,
         message: dict[str, Any] | None = None,
+        permissions: str = ALL_PERMISSIONS,
     ) -> dict[str, Any]:
-        """An INTERACTION_CREATE payload as Discord sends it."""
+        """An INTERACTION_CREATE payload as Discord sends it; `permissions` is the member's
+        permission set in this channel (overwrites applied), as Discord resolves it."""
         iid = str(next(self._ids))
         user = user_payload(user_id, username, global_name=None)
         payload: dict[str, Any] = {
@@ -180,7 +251,7 @@ class FakeDiscord(LoopbackServer):
                     "deaf": False,
                     "mute": False,
                     "flags": 0,
-                    "permissions": "2147483647",
+                    "permissions": permissions,
                     "avatar": None,
                 },
             )
@@ -247,25 +318,27 @@ class FakeDiscord(LoopbackServer):
         """Dispatch MESSAGE_CREATE; what the bot posts back shows up in `channel_posts`."""
         await self.dispatch("MESSAGE_CREATE", payload)
 
-    def channel_posts(self, channel_id: int | None = None) -> list[Call]:
-        """Messages the bot created with POST /channels/{id}/messages (replies to mentions and DMs)."""
+    def channel_posts(self, channel_id: int | str | None = None) -> list[Call]:
+        """Every POST /channels/{id}/messages received (replies to mentions and DMs, daily facts;
+        refused ones included), optionally for one channel."""
         prefix = f"/channels/{channel_id}/messages" if channel_id else "/channels/"
         return [c for c in self.calls_to("POST", prefix) if c.path.endswith("/messages")]
 
     # --- REST handlers ---------------------------------------------------------------
-    async def _record(self, request: web.Request, status: int = 200) -> Call:
-        raw = await request.read()
-        body: Any = None
-        if raw:
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = raw.decode("utf-8", "replace")
+    async def _record(self, request: web.Request, status: int = 200, *, body: Any = None, keep: bool = True) -> Call:
+        if body is None:
+            raw = await request.read()
+            if raw:
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = raw.decode("utf-8", "replace")
         path = request.path.removeprefix("/api/v10")
         call = Call(request.method, path, dict(request.query), body, dict(request.headers), status=status)
-        self.calls.append(call)
-        async with self._changed:
-            self._changed.notify_all()
+        if keep:
+            self.calls.append(call)
+            async with self._changed:
+                self._changed.notify_all()
         return call
 
     def _message(self, body: dict[str, Any], *, channel_id: int = CHANNEL_ID) -> dict[str, Any]:
@@ -362,9 +435,53 @@ class FakeDiscord(LoopbackServer):
         call = await self._record(request)
         return _json(self._message(call.body or {}))
 
+    def _channel_answer(self, request: web.Request, channel: str) -> ChannelAnswer | None:
+        if request.headers.get("Authorization", "") != f"Bot {self.token}":
+            return error_answer(0)
+        if self.channel_script.get(channel):
+            return self.channel_script[channel].popleft()
+        if channel in self.channel_sticky:
+            return self.channel_sticky[channel]
+        if self.limiter is not None and (refusal := self.limiter.check(channel)) is not None:
+            return rate_limited(refusal.retry_after, is_global=refusal.scope == "global")
+        return None
+
     async def _channel_message(self, request: web.Request) -> web.Response:
-        call = await self._record(request)
-        return _json(self._message(call.body or {}, channel_id=int(request.match_info["channel"])))
+        channel = request.match_info["channel"]
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        answer = self._channel_answer(request, channel)
+        status = answer.status if answer is not None else 200
+        await self._record(request, status, body=body, keep=self.record)
+        if answer is not None:
+            if answer.delay:
+                await asyncio.sleep(answer.delay)
+            if isinstance(answer.body, str):
+                return web.Response(status=answer.status, text=answer.body, headers=answer.headers)
+            return web.Response(status=answer.status, body=json.dumps(answer.body).encode(),
+                                headers={"Content-Type": "application/json", **answer.headers})
+        if not isinstance(body, dict):
+            return _json({"message": "Invalid Form Body", "code": 50035}, 400)
+        nonce = body.get("nonce")
+        now = time.monotonic()
+        if nonce is not None and body.get("enforce_nonce"):
+            if len(str(nonce)) > 25:
+                return _json({"message": "Invalid Form Body", "code": 50035,
+                              "errors": {"nonce": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 25 or fewer in length."}]}}}, 400)
+            seen = self._nonces.get(str(nonce))
+            if seen is not None and now - seen[0] <= self.nonce_window:
+                self.nonce_hits += 1
+                return _json(seen[1])
+        message = self._message(body, channel_id=int(channel))
+        if nonce is not None:
+            message["nonce"] = str(nonce)
+            if body.get("enforce_nonce"):
+                self._nonces[str(nonce)] = (now, message)
+        self.posted[channel] += 1
+        return _json(message)
 
     # --- gateway ---------------------------------------------------------------------
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:

@@ -2,7 +2,11 @@
 
 The real bolt app talks HTTP to it exactly as it would to slack.com; the fake records every
 request so tests can assert on what the bot sent. Failures (429 with Retry-After, 500,
-`ok: false` errors) can be scripted per API method.
+`ok: false` errors) can be scripted per API method, or per channel for `chat.postMessage`
+(a channel the bot was removed from answers `not_in_channel` until it is "invited" again).
+An optional `RateLimiter` answers 429 with Retry-After, as Slack does, when posts come faster
+than the configured limits (about one per second per channel, plus a workspace-wide rate),
+and counts the violations. `users.info` answers from `users` (see `add_user`).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import parse_qsl
@@ -19,7 +23,7 @@ from urllib.parse import parse_qsl
 from aiohttp import WSMsgType, web
 
 from tests.fakes.loopback import HOST, LoopbackServer
-
+from tests.fakes.ratelimit import RateLimiter
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +40,13 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class Scripted:
-    """A canned answer for the next call of one API method."""
+    """A canned answer for the next call of one API method (or post into one channel).
+    `delay` holds the answer back that many seconds (a slow or hanging Slack)."""
 
     status: int = 200
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
 
 
 class FakeSlack(LoopbackServer):
@@ -56,11 +62,18 @@ class FakeSlack(LoopbackServer):
         # Optional: a future per response_url id, resolved when that id is posted to (benchmarks).
         self.response_waiters: dict[str, asyncio.Future[float]] = {}
         self.record = True  # benchmarks switch recording off to keep memory flat
+        # chat.postMessage: answers scripted per channel; sticky ones last until `heal_channel`.
+        self.channel_script: dict[str, deque[Scripted]] = defaultdict(deque)
+        self.channel_sticky: dict[str, Scripted] = {}
+        self.limiter: RateLimiter | None = None
+        self.posted: Counter[str] = Counter()  # channel -> messages accepted (kept with record off)
+        self.users: dict[str, dict[str, Any]] = {}  # users.info answers, by user id
         self.response_delay = 0.0  # seconds each response_url post takes (an answer still in flight)
 
     # --- lifecycle -------------------------------------------------------------------
     def routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/api/{method}", self._api)
+        router.add_get("/api/{method}", self._api)  # slack_sdk sends users.info as a GET
         router.add_post("/response/{rid}", self._response_url)
         router.add_get("/socket", self._socket)
 
@@ -76,8 +89,30 @@ class FakeSlack(LoopbackServer):
         return f"{self.base}/response/{rid}"
 
     # --- scripting and inspection ----------------------------------------------------
-    def fail_next(self, method: str, status: int = 200, body: dict | None = None, headers: dict | None = None) -> None:
-        self.script[method].append(Scripted(status, body, headers or {}))
+    def fail_next(self, method: str, status: int = 200, body: dict | None = None, headers: dict | None = None,
+                  delay: float = 0.0) -> None:
+        self.script[method].append(Scripted(status, body, headers or {}, delay))
+
+    def fail_channel(self, channel: str, error: str | None = None, *, status: int = 200, headers: dict | None = None,
+                     body: dict | None = None, delay: float = 0.0, sticky: bool = False) -> None:
+        """Script chat.postMessage into `channel`: `error` (an `ok: false` code), or a raw `status`/`body`.
+        Once by default; `sticky` until `heal_channel(channel)` (e.g. not_in_channel until invited)."""
+        payload = body if body is not None else ({"ok": False, "error": error} if error else None)
+        answer = Scripted(status, payload, headers or {}, delay)
+        if sticky:
+            self.channel_sticky[channel] = answer
+        else:
+            self.channel_script[channel].append(answer)
+
+    def heal_channel(self, channel: str) -> None:
+        self.channel_sticky.pop(channel, None)
+        self.channel_script.pop(channel, None)
+
+    def add_user(self, user_id: str, *, is_admin: bool = False, is_owner: bool = False, team_id: str = "T1", **extra: Any) -> None:
+        """A user as users.info describes one (is_admin / is_owner decide who may manage a channel)."""
+        self.users[user_id] = {"id": user_id, "team_id": team_id, "name": user_id.lower(), "deleted": False,
+                               "is_admin": is_admin, "is_owner": is_owner, "is_primary_owner": False,
+                               "is_restricted": False, "is_ultra_restricted": False, "is_bot": False} | extra
 
     def api_calls(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.kind == "api" and c.name == method]
@@ -112,6 +147,8 @@ class FakeSlack(LoopbackServer):
     # --- handlers --------------------------------------------------------------------
     @staticmethod
     async def _body(request: web.Request) -> dict[str, Any]:
+        if request.method == "GET":
+            return dict(request.query)
         raw = await request.text()
         if not raw:
             return {}
@@ -119,22 +156,45 @@ class FakeSlack(LoopbackServer):
             return json.loads(raw)
         return dict(parse_qsl(raw))
 
+    def _scripted(self, method: str, body: dict[str, Any]) -> Scripted | None:
+        if self.script[method]:
+            return self.script[method].popleft()
+        if method == "chat.postMessage":
+            channel = str(body.get("channel", ""))
+            if self.channel_script.get(channel):
+                return self.channel_script[channel].popleft()
+            if channel in self.channel_sticky:
+                return self.channel_sticky[channel]
+            if self.limiter is not None and (refusal := self.limiter.check(channel)) is not None:
+                return Scripted(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(refusal.whole_seconds)})
+        return None
+
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         body = await self._body(request)
-        scripted = self.script[method].popleft() if self.script[method] else None
+        scripted = self._scripted(method, body)
         status = scripted.status if scripted else 200
         await self._record(Call("api", method, body, dict(request.headers), status=status))
         if scripted is not None:
+            if scripted.delay:
+                await asyncio.sleep(scripted.delay)
             payload = scripted.body if scripted.body is not None else {"ok": False, "error": "scripted"}
+            if scripted.status >= 500 and scripted.body is None:  # Slack's 5xx pages are HTML, not JSON
+                return web.Response(status=scripted.status, text="<html>upstream error</html>", content_type="text/html", headers=scripted.headers)
             return web.json_response(payload, status=scripted.status, headers=scripted.headers)
         if method == "auth.test":
             return web.json_response({"ok": True, "url": "https://fake.slack.com/", "team": "Fake", "user": "cytobot", "team_id": "T1", "user_id": "UBOT", "bot_id": "BBOT"})
         if method == "chat.postMessage":
             ts = f"{1700000000 + next(self._ts)}.000100"
+            self.posted[str(body.get("channel", ""))] += 1
             return web.json_response({"ok": True, "channel": body.get("channel"), "ts": ts, "message": {"text": body.get("text", ""), "ts": ts}})
         if method == "chat.postEphemeral":
             return web.json_response({"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"})
+        if method == "users.info":
+            user = self.users.get(str(body.get("user", "")))
+            if user is None:
+                return web.json_response({"ok": False, "error": "user_not_found"})
+            return web.json_response({"ok": True, "user": user})
         if method == "apps.connections.open":
             return web.json_response({"ok": True, "url": f"ws://{HOST}:{self.port}/socket"})
         return web.json_response({"ok": False, "error": "unknown_method"})

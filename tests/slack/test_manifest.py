@@ -18,7 +18,9 @@ def test_manifest_declares_command_scopes_interactivity_and_socket_mode() -> Non
     assert command["command"] == DEFAULT_COMMAND
     assert command["description"] and command["usage_hint"]
     assert len(command["description"]) <= 100 and len(command["usage_hint"]) <= 100
-    assert set(m["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "chat:write.public", "app_mentions:read", "im:history"}
+    # users:read for users.info (who is a workspace admin or owner); mentions and DMs; nothing more.
+    assert set(m["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "chat:write.public", "users:read",
+                                                       "app_mentions:read", "im:history"}
     assert m["settings"]["interactivity"]["is_enabled"] is True
     assert m["settings"]["socket_mode_enabled"] is True
 
