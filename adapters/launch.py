@@ -74,8 +74,11 @@ async def serve(app: Settings, *, slack: SlackSettings | None = None, discord: D
     slack_service = discord_service = None
     if slack is not None:
         from adapters.slack.service import SlackService
+        from bot.daily.seen import DatabaseSeen
 
-        slack_service = SlackService(engine_for(slack.command), slack)
+        # Events already answered are recorded in the same database, so a retry of an @mention
+        # or DM that reaches another replica (or this one after a restart) is not answered again.
+        slack_service = SlackService(engine_for(slack.command), slack, seen=DatabaseSeen(daily.store.engine))
         platforms.append(slack_service)
     if discord is not None:
         from adapters.discord.service import DiscordService

@@ -7,6 +7,7 @@ import os
 import random
 import shutil
 import tempfile
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -63,6 +64,18 @@ def engine(catalog: Catalog) -> Engine:
 @pytest.fixture
 def mini_engine() -> Engine:
     return Engine.load(MINI_PACK, clock=lambda: FIXED_NOW, rng=random.Random(7))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The same test on SQLite and on PostgreSQL (a fresh database with a random name)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/daily.db"
+        return
+    from tests.postgres import fresh_database, require_base_url
+
+    async with fresh_database(require_base_url()) as url:
+        yield url
 
 
 @pytest.fixture

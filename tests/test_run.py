@@ -17,7 +17,7 @@ from tests.conftest import MINI_PACK
 from tests.fakes.bot_process import DISCORD_TOKEN, SECRETS, BotProcess, free_port, interaction, platform_env
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_signing import signed_headers, slash_command_body
+from tests.fakes.slack_signing import event_callback, message_event, signed_headers, signed_json_headers, slash_command_body
 
 TYPED = "compare severity zebrafish-7781"  # words a user typed: must never reach the log
 HOSTILE = "command=%2Fcrs&text=HOSTILE-BODY-5521"  # sent with a forged signature
@@ -222,3 +222,23 @@ async def test_slack_log_level_option_is_obeyed(fakes, start) -> None:
         outputs[level] = bot.output
     assert "INFO" not in outputs["ERROR"]
     assert "INFO" in outputs["INFO"] and "bot token verified" in outputs["INFO"]
+
+
+async def test_two_replicas_on_one_database_answer_a_retried_mention_once(fakes, start, tmp_path) -> None:
+    """`cytobot run` wires the Slack app to the database it opened: a retry of an @mention that
+    the load balancer sends to another replica is recognised there, and the question gets one answer."""
+    slack, _ = fakes
+    env = platform_env(slack, None) | {"CYTOBOT_DATABASE_URL": f"sqlite:///{tmp_path}/shared.db"}
+    first, second = await start(env), await start(env)
+    for bot in (first, second):
+        await bot.wait_until("/readyz")
+    body = json.dumps(event_callback(message_event("<@UBOT> what is HLH", ts="1700002000.000100"), event_id="EvP1"))
+    assert await first.post("/slack/events", body, signed_json_headers(body)) == 200
+    await slack.wait_for(lambda f: f.posted["C123"] == 1)
+    assert await second.post("/slack/events", body, signed_json_headers(body, retry=1)) == 200
+    await second.wait_output("mention in C123 already answered; delivery ignored (retry 1)")
+    assert slack.posted["C123"] == 1
+    for bot in (first, second):
+        bot.signal(signal.SIGTERM)
+        assert await bot.wait() == 0
+    assert "what is HLH" not in first.output + second.output

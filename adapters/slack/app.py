@@ -115,7 +115,8 @@ def build_app(
 ) -> AsyncApp:
     """The bolt app. `signing_secret=None` is for Socket Mode only (no HTTP signatures).
     `roles` decides who may manage a channel's settings (default: workspace admins and owners);
-    `seen` records the messages already answered (default: this process, see events.py)."""
+    `seen` records the messages already answered (default: this process only; `cytobot run` passes
+    `bot.daily.seen.DatabaseSeen`, shared by the replicas; see events.py)."""
     roles = roles or Roles()
     bolt_log = logging.getLogger("cytobot.slack.bolt")
     if not any(isinstance(f, _UnusedTokenWarning) for f in bolt_log.filters):

@@ -8,11 +8,12 @@ limits. A reply nobody else needs (an error, "not covered") is posted ephemerall
 Never answered twice. Slack retries an event it thinks was not acknowledged (X-Slack-Retry-Num),
 and bolt does not de-duplicate, so the handler records each message (team, channel, ts) before
 answering and drops a second delivery of it: a retry, or the same message reaching both handlers.
-The record is `SeenEvents`: the default keeps the last hour in this process, which guarantees
-one answer per message for one process (Socket Mode or HTTP). With several replicas a retry can
-reach another replica; pass a shared `SeenEvents` (e.g. a database table with a unique key) to
-extend the guarantee to all of them. If answering fails before anything was posted, the record
-is dropped again, so Slack's retry gets a second chance.
+The record is `SeenEvents`. `cytobot run` / `cytobot slack` pass `bot.daily.seen.DatabaseSeen`,
+a table with a unique key in the bot's database, so with several replicas on one PostgreSQL a
+retry reaching another replica is dropped too. `MemorySeen`, the default where no database is
+open, keeps the last hour in this process: one answer per message for one process (Socket Mode
+or HTTP). If answering fails before anything was posted, the record is dropped again, so
+Slack's retry gets a second chance.
 
 Ignored: the bot's own messages, other bots' messages (`bot_id`), and message subtypes (edits,
 deletions, joins, file shares...). Logs name the event kind and channel, never what was typed.

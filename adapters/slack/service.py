@@ -21,6 +21,7 @@ from adapters.run import Component, Fatal, until_reachable
 from adapters.slack.app import build_app
 from adapters.slack.caller import Roles
 from adapters.slack.cli import Settings
+from adapters.slack.events import SeenEvents
 from adapters.slack.http import http_application
 from adapters.slack.socket_mode import Backoff, SocketModeConnection, TokenRefused
 
@@ -30,12 +31,13 @@ log = logging.getLogger("cytobot.slack")
 class SlackService(Component):
     name = "slack"
 
-    def __init__(self, engine: Any, settings: Settings):
+    def __init__(self, engine: Any, settings: Settings, *, seen: SeenEvents | None = None):
+        """`seen`: the record of events already answered, shared by the replicas (default: this process)."""
         self.settings = settings
         self.http = settings.http
         self.app = build_app(engine, token=settings.bot_token,
                              signing_secret=settings.signing_secret if self.http else None,
-                             api_url=settings.api_url, command=settings.command, roles=Roles(settings.admins))
+                             api_url=settings.api_url, command=settings.command, roles=Roles(settings.admins), seen=seen)
         self._handler: Any = None
         self._ready = False
         self.problem = "connecting to Slack"

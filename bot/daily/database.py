@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -88,6 +88,15 @@ def create_engine(url: str) -> AsyncEngine:
         _sqlite_transactions(engine)
         return engine
     return create_async_engine(target, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def dialect_insert(dialect: str, table: Table):  # type: ignore[no-untyped-def]
+    """INSERT for `dialect` ("sqlite" or "postgresql"), with ON CONFLICT (both have it)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
 
 
 def _sqlite_transactions(engine: AsyncEngine) -> None:

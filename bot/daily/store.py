@@ -21,7 +21,7 @@ from sqlalchemy import Row, String, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from . import migrate
-from .database import create_engine, database_url, describe
+from .database import create_engine, database_url, describe, dialect_insert
 from .records import Claim, Delivery, Outcome, PlatformPause, Scan, Status, Subscription, delivery_key
 from .rotation import Rotation, consume, upcoming
 from .schedule import UnknownZone, local_date, next_post_time
@@ -137,11 +137,7 @@ class Store:
                 yield connection
 
     def _insert(self, table):  # type: ignore[no-untyped-def]
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(table)
+        return dialect_insert(self.dialect, table)
 
     def _locked(self, statement, of=None):  # type: ignore[no-untyped-def]
         """SELECT … FOR UPDATE where the database has it (SQLite's write lock covers the rest)."""

@@ -2,7 +2,8 @@
 
 Three tables: a channel's subscription, one delivery row per (subscription, local date), which
 is what makes a post exactly-once, and platform-wide pauses (a revoked token stops a platform,
-not each of its channels).
+not each of its channels). Beside them, in the same database, `seen_events`: the chat events
+already taken on, one row per key, so replicas answer each event once (`bot.daily.seen`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
         return None if value is None else value.replace(tzinfo=timezone.utc)
 
+
+SEEN_KEY_LENGTH = 255  # longer event keys are stored as their hash (bot.daily.seen)
 
 # A 64-bit key everywhere except SQLite, where only INTEGER PRIMARY KEY autoincrements.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -98,4 +101,12 @@ platform_pauses = Table(
     Column("platform", String(32), primary_key=True),
     Column("reason", Text, nullable=False),
     Column("paused_at", UTCDateTime, nullable=False),
+)
+
+seen_events = Table(
+    "seen_events",
+    metadata,
+    Column("key", String(SEEN_KEY_LENGTH), primary_key=True),  # unique: the insert that goes in wins
+    Column("seen_at", UTCDateTime, nullable=False),  # first seen; rows older than an hour are pruned
+    Index("ix_seen_events_seen_at", "seen_at"),
 )

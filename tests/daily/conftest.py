@@ -1,6 +1,7 @@
-"""Daily-fact fixtures: a real store (SQLite always, PostgreSQL when CYTOBOT_TEST_POSTGRES_URL is
-set, each in a fresh database), a recording in-memory poster whose answers a test can script,
-and a scheduler wired the way the bot wires it (the `fact` command through the engine)."""
+"""Daily-fact fixtures: a real store (on `db_url` from tests/conftest.py: SQLite always,
+PostgreSQL when CYTOBOT_TEST_POSTGRES_URL is set, each in a fresh database), a recording
+in-memory poster whose answers a test can script, and a scheduler wired the way the bot wires
+it (the `fact` command through the engine)."""
 
 from __future__ import annotations
 
@@ -22,19 +23,8 @@ from bot.daily.store import Store
 from bot.engine import Engine
 from bot.reply import Reply
 from bot.request import Caller
-from tests.postgres import fresh_database, require_base_url
 
 UTC = timezone.utc
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """The same test on SQLite and on PostgreSQL (a fresh database with a random name)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/daily.db"
-        return
-    async with fresh_database(require_base_url()) as url:
-        yield url
 
 
 @pytest.fixture

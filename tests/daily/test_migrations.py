@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from alembic import command
 from sqlalchemy import inspect, text
 
 from bot.daily import migrate
@@ -42,7 +43,31 @@ async def test_upgrade_from_empty_then_current(db_url: str) -> None:
         assert await migrate.upgrade(engine) == migrate.head()  # a second upgrade is a no-op
     finally:
         await engine.dispose()
-    assert {"daily_subscriptions", "daily_deliveries", "daily_platform_pauses", "alembic_version"} <= await tables(db_url)
+    assert {"daily_subscriptions", "daily_deliveries", "daily_platform_pauses", "seen_events", "alembic_version"} <= await tables(db_url)
+
+
+async def test_a_database_of_the_first_release_upgrades_keeping_its_data(db_url: str) -> None:
+    """0001 -> 0002 adds `seen_events` beside the daily-fact tables and leaves their rows alone;
+    0002 goes back down cleanly."""
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: command.upgrade(migrate._config(c), "0001"))
+            await conn.execute(text("INSERT INTO daily_platform_pauses (platform, reason, paused_at) "
+                                    "VALUES ('slack', 'token_revoked', '2026-05-01 09:00:00')"))
+        assert await migrate.current(engine) == ("0001",)
+        assert "seen_events" not in await tables(db_url)
+        assert await migrate.upgrade(engine) == migrate.head()
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT reason FROM daily_platform_pauses"))).scalars().all() == ["token_revoked"]
+            indexes = await conn.run_sync(lambda c: inspect(c).get_indexes("seen_events"))
+        assert [i["column_names"] for i in indexes] == [["seen_at"]]
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: command.downgrade(migrate._config(c), "0001"))
+        assert await migrate.current(engine) == ("0001",)
+    finally:
+        await engine.dispose()
+    assert "seen_events" not in await tables(db_url)
 
 
 async def test_a_newer_database_is_refused_and_left_untouched(db_url: str) -> None:

@@ -58,19 +58,20 @@ class HttpBot:
         return await self.post(body, signed_headers(body))
 
 
-async def _serve(engine: Any, fake: FakeSlack) -> tuple[HttpServer, aiohttp.ClientSession]:
-    app = build_app(engine, token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=fake.api_url)
+async def _serve(engine: Any, fake: FakeSlack, seen: Any = None) -> tuple[HttpServer, aiohttp.ClientSession]:
+    app = build_app(engine, token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=fake.api_url, seen=seen)
     server = await start_http(app, "127.0.0.1", 0, signing_secret=SIGNING_SECRET)
     return server, aiohttp.ClientSession(timeout=TIMEOUT)
 
 
 @pytest.fixture
 async def make_bot(fake: FakeSlack) -> AsyncIterator[Any]:
-    """Factory: `await make_bot(engine)` serves that engine (real or a failing stand-in)."""
+    """Factory: `await make_bot(engine)` serves that engine (real or a failing stand-in);
+    `seen=` gives the app a record of answered events (default: its own, in memory)."""
     opened: list[tuple[HttpServer, aiohttp.ClientSession]] = []
 
-    async def _make(engine: Any) -> HttpBot:
-        server, session = await _serve(engine, fake)
+    async def _make(engine: Any, seen: Any = None) -> HttpBot:
+        server, session = await _serve(engine, fake, seen)
         opened.append((server, session))
         return HttpBot(f"http://127.0.0.1:{server.port}{EVENTS_PATH}", fake, session)
 

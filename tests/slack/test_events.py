@@ -1,17 +1,23 @@
 """@mentions and DMs through the real bolt app: signed Events API requests over loopback HTTP,
-Socket Mode envelopes over a loopback websocket, and a fake Web API that records the answers."""
+Socket Mode envelopes over a loopback websocket, and a fake Web API that records the answers;
+two apps sharing one database, as replicas do, answer a retried event once."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from adapters.slack.app import build_app
 from adapters.slack.events import MemorySeen
 from adapters.slack.render import render_message
+from bot.daily.database import create_engine
+from bot.daily.seen import DatabaseSeen
+from bot.daily.store import Store
 from tests.fakes.slack_signing import BOT_ID, BOT_USER, event_callback, message_event, signed_json_headers
 from tests.slack.blockkit_check import check_message
 from tests.slack.conftest import BOT_TOKEN
@@ -71,6 +77,56 @@ async def test_a_retried_event_is_answered_once(bot: Any, fake: Any) -> None:
     assert await deliver(bot, event, event_id="Ev7", retry=2) == 200
     await settle(fake, lambda f: posts(f))
     assert len(posts(fake)) == 1
+
+
+async def logged(caplog: Any, text: str, times: int = 1) -> None:
+    """Wait until the log holds `text` `times` times (bolt runs the listener after its ack)."""
+    for _ in range(250):
+        if caplog.text.count(text) >= times:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"never logged {text!r} {times} time(s):\n{caplog.text}")
+
+
+@pytest.fixture
+async def replicas(make_bot: Any, engine: Any, db_url: str) -> AsyncIterator[list[Any]]:
+    """Two bolt apps, as two replicas behind a load balancer: each with its own connection pool
+    to one database (SQLite, and PostgreSQL), recording answered events in it (`DatabaseSeen`)."""
+    await (await Store.open(db_url)).close()  # migrated at start, as `cytobot run` does
+    pools = [create_engine(db_url) for _ in range(2)]
+    try:
+        yield [await make_bot(engine, seen=DatabaseSeen(pool)) for pool in pools]
+    finally:
+        for pool in pools:
+            await pool.dispose()
+
+
+async def test_a_retry_reaching_another_replica_is_not_answered_again(replicas: list[Any], fake: Any, caplog: Any) -> None:
+    first, second = replicas
+    event = message_event("<@UBOT> what is HLH", ts="1700001000.000100")
+    with caplog.at_level("INFO", logger="cytobot.slack.events"):
+        assert await deliver(first, event, event_id="EvR1") == 200
+        await settle(fake, lambda f: posts(f))
+        assert await deliver(second, event, event_id="EvR1", retry=1) == 200  # Slack's retry, to the other replica
+        await logged(caplog, "already answered; delivery ignored (retry 1)")
+        # The same message reaching both at once (a retry racing the first delivery): one answer.
+        other = message_event("<@UBOT> what is the ICE score", ts="1700001100.000100")
+        await asyncio.gather(deliver(first, other, event_id="EvR2"), deliver(second, other, event_id="EvR2", retry=1))
+        await settle(fake, lambda f: len(posts(f)) == 2)
+        await logged(caplog, "already answered", times=2)
+    assert len(posts(fake)) == 2 and {p.body["thread_ts"] for p in posts(fake)} == {"1700001000.000100", "1700001100.000100"}
+
+
+async def test_a_failed_answer_leaves_the_retry_to_another_replica(replicas: list[Any], fake: Any) -> None:
+    first, second = replicas
+    fake.fail_next("chat.postMessage", 200, {"ok": False, "error": "fatal_error"})  # the first replica's post fails
+    event = message_event("<@UBOT> what is HLH", ts="1700001200.000100")
+    await deliver(first, event)
+    await fake.wait_for(lambda f: f.api_calls("chat.postMessage"))
+    await asyncio.sleep(0.2)  # it forgets the event
+    await deliver(second, event, retry=1)
+    await settle(fake, lambda f: f.posted["C123"])
+    assert fake.posted["C123"] == 1 and len(fake.api_calls("chat.postMessage")) == 2  # the failed try, the answer
 
 
 async def test_a_failed_answer_leaves_the_retry_its_chance(bot: Any, fake: Any) -> None:
