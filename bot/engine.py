@@ -344,6 +344,7 @@ class Engine:
                 answer = await answer
         except UserError as exc:
             return self._error(exc.message, exc.hints, exc.title)
+        public = public and not answer.private
         visibility = Visibility.PUBLIC if public else Visibility.PRIVATE
         actions: tuple[Action, ...] = ()
         if not public and answer.command:

@@ -81,6 +81,7 @@ class Answer:
 
     cards: tuple[Card, ...]
     command: str = ""  # empty: nothing worth sharing
+    private: bool = False  # only ever for the asker (a preview of tomorrow's post), even if `public` was asked
 
 
 @dataclass

@@ -148,7 +148,7 @@ async def cmd_daily(ctx: Context, args: Args) -> Answer:
         resumed = await service.resume(caller)
         return Answer((_resume_card(ctx, resumed),))
     if action == "preview":
-        return Answer((await _preview_card(ctx, service),))
+        return Answer((await _preview_card(ctx, service),), private=True)
     return Answer((await _status_card(ctx, service),))
 
 

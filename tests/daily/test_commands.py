@@ -184,6 +184,12 @@ async def test_preview_is_the_next_fact_privately(engine: Engine, service: Daily
     assert not reply.is_error and reply.visibility.value == "private" and not reply.actions  # nothing to share
     assert catalog.facts[fact_id].text in text(reply)  # type: ignore[index]
     assert reply.cards[0].footer.disclaimer
+    # Tomorrow's post stays a surprise for the channel even if someone asks to post it.
+    for line in ("daily preview public", "/crs daily preview public"):
+        asked_public = await say(engine, line)
+        assert not asked_public.is_error and asked_public.visibility.value == "private" and not asked_public.actions
+    typed = await engine.handle(Request.options("daily", {"action": "preview"}, MANAGER, public=True))
+    assert typed.visibility.value == "private" and not typed.actions
 
 
 async def test_unsubscribe_then_status_and_resubscribe_keeps_the_rotation(engine: Engine, store: Store) -> None:
