@@ -15,19 +15,12 @@ from .schema import Aspect, Comparison, Fact, Note, Section, Topic
 _KEY = r"[a-z0-9][a-z0-9-]*"
 # "[lee19]" or "[ham24, ceschi20]": the one in-text citation style.
 CITATION = re.compile(rf"\[({_KEY}(?:, {_KEY})*)\]")
-# Anything in square brackets, to catch citations written in another style ("[Lee 2019]", "[lee19;fj20]").
-BRACKETED = re.compile(r"\[([^\[\]]*)\]")
 
 
 def cited_keys(text: str) -> list[str]:
     """Source ids cited in `text`, in order of first appearance."""
     keys = (key for m in CITATION.finditer(text) for key in m.group(1).split(", "))
     return list(dict.fromkeys(keys))
-
-
-def miscited(text: str) -> list[str]:
-    """Bracketed passages in `text` that are not in the citation style, e.g. "[Lee 2019]"."""
-    return [m.group(0) for m in BRACKETED.finditer(text) if not CITATION.fullmatch(m.group(0))]
 
 
 def note_sources(notes: Iterable[Note]) -> list[str]:

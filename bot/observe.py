@@ -10,12 +10,9 @@ observer, so nothing personal can end up in a metric label or a log line through
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-
-log = logging.getLogger(__name__)
 
 NO_COMMAND = "none"  # the request named no command the registry knows (unknown word, too long, ...)
 
@@ -62,29 +59,3 @@ class Observer:
     def paused(self, counts: Mapping[str, int]) -> None:
         """Paused subscriptions by reason, all of them (absent reasons count zero)."""
         return None
-
-
-class Observers(Observer):
-    """Fans out to several observers; one that raises is logged and never breaks the caller."""
-
-    def __init__(self, observers: Iterable[Observer] = ()):
-        self._observers: tuple[Observer, ...] = tuple(observers)
-
-    def add(self, observer: Observer) -> None:
-        self._observers = (*self._observers, observer)
-
-    def _each(self, method: str, arg: object) -> None:
-        for observer in self._observers:
-            try:
-                getattr(observer, method)(arg)
-            except Exception:
-                log.exception("observer %s failed in %s", type(observer).__name__, method)
-
-    def command(self, event: CommandEvent) -> None:
-        self._each("command", event)
-
-    def daily_post(self, event: PostEvent) -> None:
-        self._each("daily_post", event)
-
-    def paused(self, counts: Mapping[str, int]) -> None:
-        self._each("paused", counts)

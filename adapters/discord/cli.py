@@ -78,11 +78,6 @@ def settings(app: AppSettings, *, sync: bool | None = None, guild: str | None = 
                     app.discord_shard_ids, app.discord_shard_count)
 
 
-def configured(app: AppSettings) -> bool:
-    """Whether `cytobot run` should start the Discord adapter."""
-    return app.discord_configured
-
-
 async def sync_commands(engine, s: Settings) -> int:
     """Log in over REST only (no gateway), upload the command tree, exit."""
     client = build_client(engine, command_name=s.command_name, guild_id=s.guild_id)

@@ -36,12 +36,6 @@ ROLE_CACHE_SIZE = 10_000  # users remembered at once; the oldest answer is forgo
 LOOKUP_TIMEOUT = 10.0  # seconds for one users.info, retries of the client included
 
 
-def admin_ids(env: Mapping[str, str]) -> frozenset[str]:
-    """User ids from CYTOBOT_SLACK_ADMINS (comma or space separated)."""
-    raw = env.get("CYTOBOT_SLACK_ADMINS", "")
-    return frozenset(part.strip() for part in raw.replace(",", " ").split() if part.strip())
-
-
 def is_manager(user: Any, workspace: str) -> bool:
     """Whether a users.info `user` object is an admin or owner of `workspace`.
 

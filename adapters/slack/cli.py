@@ -54,11 +54,6 @@ class Settings:
                    app.cytobot_slack_command, app.cytobot_slack_admins, http)
 
 
-def configured(app: AppSettings) -> bool:
-    """Whether `cytobot run` starts Slack: a bot token (the settings ensure a way in comes with it)."""
-    return app.slack_configured
-
-
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cytobot slack", description="Run the Slack adapter (Socket Mode unless --http).")
     p.add_argument("--http", action="store_true", help="serve Slack's HTTP requests at POST /slack/events instead of Socket Mode")

@@ -17,12 +17,12 @@ at the start of a passage, so "what is the meaning of life" never lands on a def
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..catalog import Catalog
 from ..search import EXACT, SearchIndex
 from .names import CROWDED, Mention, NameIndex, Ref
-from .shapes import Kind, Shape, shape_of
+from .shapes import Kind, shape_of
 from .words import Synonyms, Token, small_talk, strip_greeting, tokenize
 
 CONFIDENT = 0.6  # share of the question's weight a passage must explain
@@ -87,7 +87,6 @@ class _Scored:
     bonus: float = 0.0
     bm25: float = 0.0
     covers_subject: bool = False
-    word_hits: list[float] = field(default_factory=list)
 
 
 class Asker:

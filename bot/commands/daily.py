@@ -31,7 +31,6 @@ ACTION_WORDS = {
     "preview": "preview", "next": "preview", "peek": "preview",
     "resume": "resume", "unpause": "resume", "restart": "resume",
 }
-CHANGES = frozenset({"subscribe", "unsubscribe", "resume"})
 TIME_EXAMPLE = "daily subscribe 09:00 Europe/Berlin"
 OUTCOME_WORDS = {
     "claimed": "being sent now", "sent": "sent", "skipped": "skipped", "failed": "failed",

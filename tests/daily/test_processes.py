@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time as wall
 from collections import Counter
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import insert

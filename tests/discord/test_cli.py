@@ -45,7 +45,7 @@ def test_missing_token_names_the_variable(argv, capsys):
     assert cli.main(argv) == EX_CONFIG
     err = capsys.readouterr().err
     assert "DISCORD_TOKEN" in err and len(err.strip().splitlines()) == 1
-    assert not cli.configured(load_settings())
+    assert not load_settings().discord_configured
 
 
 @pytest.mark.parametrize(("name", "value", "argv"), [
@@ -105,7 +105,7 @@ async def test_service_connects_syncs_reports_ready_and_closes(fake, monkeypatch
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
     monkeypatch.setenv("DISCORD_SYNC", "1")
     app = load_settings()
-    assert cli.configured(app)
+    assert app.discord_configured
     service = DiscordService(Engine.load(CONTENT), cli.settings(app), guild_ready_timeout=0.1)
     await service.start()
     try:

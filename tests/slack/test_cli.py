@@ -49,9 +49,9 @@ def test_bad_credentials_exit_78_naming_the_variable(env, capsys, argv, values, 
 
 
 def test_configured_needs_a_bot_token_and_a_way_in(env) -> None:
-    assert not cli.configured(load_settings())
+    assert not load_settings().slack_configured
     env(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s")
-    assert cli.configured(load_settings())
+    assert load_settings().slack_configured
     assert cli.Settings.for_mode(load_settings()).http  # no app token: HTTP mode
 
 
