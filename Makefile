@@ -29,9 +29,12 @@ check: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-# Regenerate requirements.lock after changing dependencies in pyproject.toml (needs uv).
+# Regenerate the locks after changing dependencies in pyproject.toml (needs uv): the
+# development lock (with the dev extras), then the runtime lock for the image, constrained
+# to the same versions.
 lock:
 	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --no-header -o requirements.lock
+	uv pip compile pyproject.toml -c requirements.lock --generate-hashes --python-version 3.11 --no-header -o requirements-runtime.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
