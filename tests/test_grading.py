@@ -22,11 +22,16 @@ from bot.reply import CardKind, Reply
 SCALEPACK = Path(__file__).parent / "data" / "scalepack"
 
 
+# Written here from the brief and ../shared/docs/clinical-references.md, not from the pack.
+NOT_GRADED_CRS = "Not graded as CRS: the ASTCT definition needs fever of at least 38 °C"
+CHILD_ICANS = "Not graded: children aged 12 or under are assessed with CAPD, not the ICE score"
+
+
 def expected_crs(fever: str, hypotension: str, hypoxia: str, treated: str) -> str:
     """ASTCT CRS [Lee19]: fever is required unless antipyretics or anti-cytokine therapy were
     given; then the more severe of hypotension and hypoxia, grade 1 being fever (or treated CRS) alone."""
     if fever == "no" and treated == "no":
-        return "No CRS"
+        return NOT_GRADED_CRS
     if hypotension == "vasopressors" or hypoxia == "positive-pressure":
         return "Grade 4 CRS"
     if hypotension == "vasopressor" or hypoxia == "high-flow":
@@ -34,6 +39,12 @@ def expected_crs(fever: str, hypotension: str, hypoxia: str, treated: str) -> st
     if hypotension == "fluids" or hypoxia == "low-flow":
         return "Grade 2 CRS"
     return "Grade 1 CRS"
+
+
+def crs_red_flag(fever: str, hypotension: str, hypoxia: str, treated: str) -> bool:
+    """Not graded for want of fever, though hypotension or hypoxia alone would be grade 2 or more
+    (every hypotension or hypoxia answer but none is grade 2 or more in the table)."""
+    return expected_crs(fever, hypotension, hypoxia, treated) == NOT_GRADED_CRS and (hypotension, hypoxia) != ("none", "none")
 
 
 def expected_icans(ice: int, consciousness: str, seizure: str, motor: str, edema: str) -> str:
@@ -49,6 +60,16 @@ def expected_icans(ice: int, consciousness: str, seizure: str, motor: str, edema
     return "No ICANS"
 
 
+def icans_contradiction(ice: int, consciousness: str) -> bool:
+    """An unarousable patient cannot perform the ICE, which the criteria score as ICE 0."""
+    return consciousness == "unarousable" and ice > 0
+
+
+def icans_ice0_check(ice: int, consciousness: str) -> bool:
+    """ICE 0 in a patient who can be woken: grade 3 if awake with global aphasia; unarousable is grade 4."""
+    return ice == 0 and consciousness != "unarousable"
+
+
 CRS_VALUES = {
     "fever": ("yes", "no"),
     "hypotension": ("none", "fluids", "vasopressor", "vasopressors"),
@@ -62,6 +83,7 @@ ICANS_VALUES = {
     "motor": ("none", "weakness"),
     "edema": ("none", "focal", "diffuse"),
 }
+RED_FLAG = "⚠ Red flag: urgent review."
 
 
 def graded(reply: Reply):
@@ -71,19 +93,37 @@ def graded(reply: Reply):
     return card
 
 
+def field(card, name: str) -> str:
+    [value] = [f.value for f in card.fields if f.name == name]
+    return value
+
+
 def test_every_crs_combination_matches_the_astct_table(engine: Engine) -> None:
     combos = list(itertools.product(*CRS_VALUES.values()))
     assert len(combos) == 64
     for fever, hypotension, hypoxia, treated in combos:
         line = f"grade crs fever={fever} hypotension={hypotension} hypoxia={hypoxia} treated={treated}"
         card = graded(engine.execute(line))
-        assert card.title == expected_crs(fever, hypotension, hypoxia, treated), line
+        title = expected_crs(fever, hypotension, hypoxia, treated)
+        assert card.title == title, line
+        assert "No CRS" not in card.title
         # Every domain's contribution is on the card, with the answer given.
         shown = {f.name: f.value for f in card.fields}
         assert [shown[t].split(" ")[0] for t in ("Fever", "Hypotension", "Hypoxia")] == [fever, hypotension, hypoxia]
-        if card.title.startswith("Grade"):
-            grade = card.title.split()[1]
+        # The red flag is the first line exactly when the answers alone would be grade 2 or more.
+        flagged = crs_red_flag(fever, hypotension, hypoxia, treated)
+        assert card.body.startswith(RED_FLAG) is flagged, line
+        if flagged:
+            first = card.body.splitlines()[0]
+            assert "fever may be masked" in first and "consider sepsis" in first
+            worst = max(int(expected_crs("yes", hypotension, hypoxia, treated).split()[1]), 2)
+            assert f"would score grade {worst} on their own" in first, line
+        if title.startswith("Grade"):
+            grade = title.split()[1]
             assert re.search(rf"^Decided by \S+ \(grade {grade}\)", card.body, re.M), card.body
+        # Every card reminds that ICANS is graded separately, and that it is a decision aid.
+        assert "ICANS is graded separately" in shown["Also assess"]
+        assert "Confirm the grade at the bedside" in shown["Decision aid"]
 
 
 def test_every_icans_combination_matches_the_astct_table(engine: Engine) -> None:
@@ -93,21 +133,39 @@ def test_every_icans_combination_matches_the_astct_table(engine: Engine) -> None
         line = f"grade icans ice={ice} consciousness={consciousness} seizure={seizure} motor={motor} edema={edema}"
         card = graded(engine.execute(line))
         assert card.title == expected_icans(ice, consciousness, seizure, motor, edema), line
+        lines = card.body.splitlines()
+        contradiction = any(x.startswith("⚠ These answers contradict each other") for x in lines)
+        check = any(x.startswith("⚠ Check the ICE 0") for x in lines)
+        assert (contradiction, check) == (icans_contradiction(ice, consciousness), icans_ice0_check(ice, consciousness)), line
+        assert "CRS is graded separately" in field(card, "Also assess")
+        # Over 12 the same; 12 or under not graded at all (no grade in the title).
+        assert graded(engine.execute(f"{line} age=13")).title == card.title
+        child = graded(engine.execute(f"{line} age=12"))
+        assert child.title == CHILD_ICANS and "Grade" not in child.title, line
 
 
-def test_treated_left_out_is_assumed_no_and_the_card_says_what_yes_would_make_it(engine: Engine) -> None:
-    for fever, hypotension, hypoxia in itertools.product(*list(CRS_VALUES.values())[:3]):
-        line = f"grade crs fever={fever} hypotension={hypotension} hypoxia={hypoxia}"
+def test_fever_no_with_treated_left_out_asks_and_never_assumes(engine: Engine) -> None:
+    for hypotension, hypoxia in itertools.product(CRS_VALUES["hypotension"], CRS_VALUES["hypoxia"]):
+        line = f"grade crs fever=no hypotension={hypotension} hypoxia={hypoxia}"
+        reply = engine.execute(line)
+        assert reply.is_error, line  # no card with a grade or "not graded" from an assumed answer
+        [card] = reply.cards
+        assert card.title == "CRS: one more answer needed"
+        assert "premedication" in card.body and "treated=yes" in card.body and "treated=no" in card.body
+        assert card.body.startswith(RED_FLAG) is ((hypotension, hypoxia) != ("none", "none")), line
+        # The two lines to type, and each one grades as the table says.
+        for treated in ("yes", "no"):
+            typed = f"{line} treated={treated}"
+            assert f"/crs {typed}" in reply.text, reply.text
+            assert graded(engine.execute(typed)).title == expected_crs("no", hypotension, hypoxia, treated)
+
+
+def test_fever_yes_with_treated_left_out_is_graded_as_either_answer_would(engine: Engine) -> None:
+    for hypotension, hypoxia in itertools.product(CRS_VALUES["hypotension"], CRS_VALUES["hypoxia"]):
+        line = f"grade crs fever=yes hypotension={hypotension} hypoxia={hypoxia}"
         card = graded(engine.execute(line))
-        assert card.title == expected_crs(fever, hypotension, hypoxia, "no")
-        worse = expected_crs(fever, hypotension, hypoxia, "yes")
-        [treated] = [f.value for f in card.fields if f.name == "Antipyretic or anti-cytokine therapy given"]
-        assert "(not given; assumed)" in treated
-        warning = f"With treated=yes this would be {worse}."
-        if worse != card.title:
-            assert treated.endswith(warning)
-        else:
-            assert "this would be" not in card.plain_text()
+        assert card.title == expected_crs("yes", hypotension, hypoxia, "no") == expected_crs("yes", hypotension, hypoxia, "yes")
+        assert "(not given; assumed: no other answer would change the outcome)" in field(card, "Antipyretic or anti-cytokine therapy given")
 
 
 @pytest.mark.parametrize(("line", "title"), [
@@ -129,18 +187,58 @@ def test_treated_left_out_is_assumed_no_and_the_card_says_what_yes_would_make_it
     # After tocilizumab or steroids, fever is no longer required.
     ("grade crs fever=no hypotension=vasopressor hypoxia=none treated=yes", "Grade 3 CRS"),
     ("grade crs fever=no hypotension=none hypoxia=none treated=yes", "Grade 1 CRS"),
-    ("grade crs fever=no hypotension=none hypoxia=none treated=no", "No CRS"),
+    ("grade crs fever=no hypotension=none hypoxia=none treated=no", NOT_GRADED_CRS),
+    ("grade crs fever=no hypotension=vasopressors hypoxia=positive-pressure treated=no", NOT_GRADED_CRS),
+    # ICE 0 with an awake patient is grade 3 (global aphasia); a child is not graded.
+    ("grade icans ice=0 consciousness=alert seizure=none motor=none edema=none age=40", "Grade 3 ICANS"),
+    ("grade icans ice=9 consciousness=alert seizure=none motor=none edema=none age=12", CHILD_ICANS),
+    ("grade icans ice=9 consciousness=alert seizure=none motor=none edema=none age=child", CHILD_ICANS),
+    ("grade icans ice=9 consciousness=alert seizure=none motor=none edema=none age=0", CHILD_ICANS),
+    ("grade icans ice=9 consciousness=alert seizure=none motor=none edema=none age=13", "Grade 1 ICANS"),
 ])
 def test_cases_from_the_references(engine: Engine, line: str, title: str) -> None:
     assert graded(engine.execute(line)).title == title
 
 
-def test_no_crs_says_why_and_shows_what_it_did_not_count(engine: Engine) -> None:
-    card = graded(engine.execute("grade crs fever=no hypotension=vasopressors hypoxia=none treated=no"))
-    assert card.title == "No CRS"
-    assert card.body == engine.catalog.scales["crs"].requires.text
-    hypotension = next(f.value for f in card.fields if f.name == "Hypotension")
+def test_no_fever_card_is_titled_for_what_it_is_with_the_red_flag_first(engine: Engine) -> None:
+    """The review's case: several vasopressors and positive pressure, no fever, nothing given."""
+    card = graded(engine.execute("grade crs fever=no hypotension=vasopressors hypoxia=positive-pressure treated=no"))
+    assert card.title == NOT_GRADED_CRS
+    first, rest = card.body.split("\n", 1)
+    assert first.startswith(RED_FLAG) and "urgent review" in first
+    assert "fever may be masked" in first and "consider sepsis" in first and "grade 4" in first
+    assert rest == engine.catalog.scales["crs"].requires.text
+    hypotension = field(card, "Hypotension")
     assert hypotension.startswith("vasopressors → grade 4") and "Not counted" in hypotension
+    quiet = graded(engine.execute("grade crs fever=no hypotension=none hypoxia=none treated=no"))
+    assert quiet.title == NOT_GRADED_CRS and "⚠" not in quiet.body
+
+
+def test_contradictory_icans_answers_are_flagged_and_still_graded_at_the_worst(engine: Engine) -> None:
+    card = graded(engine.execute("grade icans ice=10 consciousness=unarousable seizure=none motor=none edema=none"))
+    assert card.title == "Grade 4 ICANS"
+    assert card.body.startswith("⚠ These answers contradict each other: an unarousable patient cannot perform the")
+    awake = graded(engine.execute("grade icans ice=0 consciousness=alert seizure=none motor=none edema=none"))
+    assert awake.title == "Grade 3 ICANS"
+    assert awake.body.startswith("⚠ Check the ICE 0") and "global aphasia" in awake.body and "consciousness=unarousable" in awake.body
+    plain = graded(engine.execute("grade icans ice=0 consciousness=unarousable seizure=none motor=none edema=none"))
+    assert plain.title == "Grade 4 ICANS" and "⚠" not in plain.body
+
+
+def test_a_child_is_not_graded_and_the_card_says_why(engine: Engine) -> None:
+    reply = engine.execute("grade icans ice=3 consciousness=alert seizure=none motor=none edema=none age=8")
+    card = graded(reply)
+    assert card.title == CHILD_ICANS
+    assert "CAPD" in card.body and "does not grade children" in card.body and "[lee19]" in card.body
+    assert "Decided by" not in card.body
+    ice = field(card, "ICE score")
+    assert ice.startswith("3 → grade 2") and "Not counted: the patient is not graded on this scale" in ice
+    assert field(card, "Age").startswith("8 (child) → no grade")
+    assert reply.command == "grade icans ice=3 consciousness=alert seizure=none motor=none edema=none age=8"
+    for bad in ("8.5", "-3", "+8", "08", "eight", "200"):
+        refused = engine.execute(f"grade icans ice=3 consciousness=alert seizure=none motor=none edema=none age={bad}")
+        assert refused.is_error and f"“{bad}” is not an answer I accept" in refused.text, bad
+        assert "age=a whole number from 0 to 120 in plain digits" in refused.text
 
 
 def test_card_shows_notes_and_every_source_it_cites_is_in_its_footer(engine: Engine) -> None:
@@ -275,9 +373,9 @@ def made_up() -> Engine:
 
 
 @pytest.mark.parametrize(("line", "title"), [
-    ("grade wobble sway=wild noise=quiet", "Grade 3 Wobble"),
-    ("grade sway=slight noise=loud", "Grade 2 Wobble"),  # the keys name the scale
-    ("grade wobbliness swaying: still noise: quiet", "No Wobble"),
+    ("grade wobble sway=wild noise=quiet standing=yes", "Grade 3 Wobble"),
+    ("grade sway=slight noise=loud standing=yes", "Grade 2 Wobble"),  # the keys name the scale
+    ("grade wobbliness swaying: still noise: quiet", "No Wobble"),  # standing left out changes nothing
     ("grade sway=lots noise=loud standing=no", "No Wobble"),  # its requirement fails
     ("grade brightness=dim", "Grade 1 Glow"),
     ("grade glow brightness=dark", "No Glow"),
@@ -290,24 +388,74 @@ def test_a_made_up_scale_grades_from_its_data(made_up: Engine, line: str, title:
 def test_made_up_scale_card_requirement_notes_and_footer(made_up: Engine) -> None:
     card = graded(made_up.execute("grade sway=lots noise=loud standing=no"))
     assert card.body == "Nothing wobbles lying down."
-    assert [f.name for f in card.fields] == ["Sway", "Noise", "Standing", "Note [src-w]"]
+    assert [f.name for f in card.fields] == ["Sway", "Noise", "Standing", "Note [src-w]", "Decision aid"]
     assert [s.id for s in card.footer.sources] == ["src-w"]
     missing = made_up.execute("grade wobble sway=wild")
-    assert missing.is_error and "noise=quiet | loud" in missing.text and "standing" not in missing.text.split("Still needed:")[1]
-    assumed = graded(made_up.execute("grade wobble sway=wild noise=quiet"))
-    assert "(not given; assumed)" in next(f.value for f in assumed.fields if f.name == "Standing")
+    assert missing.is_error and "noise=quiet | loud" in missing.text and "standing" not in missing.text.split("Still needed:")[1].split("Every answer")[0]
+    assumed = graded(made_up.execute("grade wobble sway=none noise=quiet"))
+    assert "(not given; assumed" in field(assumed, "Standing")
+    # Left out where it matters, the default is not assumed: the reply asks, with both lines.
+    asked = made_up.execute("grade wobble sway=wild noise=quiet")
+    assert asked.is_error and asked.cards[0].title == "Wobble: one more answer needed"
+    assert "/crs grade wobble sway=wild noise=quiet standing=yes" in asked.text
+    assert "/crs grade wobble sway=wild noise=quiet standing=no" in asked.text
 
 
 def test_made_up_scale_typed_forms(made_up: Engine) -> None:
     variants = grade_variants(made_up.catalog)
-    assert [(v.name, v.fixed) for v in variants] == [("wobble", (("scale", "wobble"),)), ("glow", (("scale", "glow"),))]
+    assert [(v.name, v.fixed) for v in variants] == [
+        ("wobble", (("scale", "wobble"),)), ("glow", (("scale", "glow"),)), ("tally", (("scale", "tally"),))]
+    tally = variants[2]
+    assert [(p.name, p.required, p.choices) for p in tally.params] == [
+        ("taps", True, ("0", "1", "2", "3")), ("mood", False, ("quiet", "loud")), ("size", False, ("tiny", "normal")),
+    ]
     wobble = variants[0]
     assert [(p.name, p.required, p.choices) for p in wobble.params] == [
         ("sway", True, ("none", "slight", "wild")), ("noise", True, ("quiet", "loud")), ("standing", False, ("yes", "no")),
     ]
     assert wobble.params[0].choice_labels[2] == "wild (grade 3): Wild sway."
-    args = {**dict(wobble.fixed), "sway": "slight", "noise": "quiet"}
+    args = {**dict(wobble.fixed), "sway": "slight", "noise": "quiet", "standing": "yes"}
     assert graded(made_up.invoke("grade", args)).title == "Grade 1 Wobble"
+
+
+@pytest.mark.parametrize(("line", "title"), [
+    ("grade tally taps=3", "Grade 2 Tally"),  # mood left out: loud would not change grade 2
+    ("grade tally taps=2 mood=quiet", "Grade 1 Tally"),
+    ("grade taps=0 mood=noisy", "Grade 2 Tally"),
+    ("grade tally taps=2 mood=quiet size=3", "Not graded: tiny things are not tallied"),
+    ("grade tally taps=2 mood=quiet size=wee", "Not graded: tiny things are not tallied"),
+    ("grade tally taps=2 mood=quiet size=5", "Grade 1 Tally"),
+    ("grade tally taps=2 mood=quiet size=500", "Grade 1 Tally"),
+])
+def test_a_made_up_numeric_scale_grades_from_its_data(made_up: Engine, line: str, title: str) -> None:
+    assert graded(made_up.execute(line)).title == title
+
+
+def test_made_up_numeric_scale_numbers_flags_exclusions_and_asking(made_up: Engine) -> None:
+    reply = made_up.execute("grade tally taps=2 mood=quiet size=3")
+    card = graded(reply)
+    assert card.body == "Tiny things are counted another way [src-g]."
+    assert field(card, "Size").startswith("3 (tiny) → no grade")
+    assert "Not counted: the patient is not graded" in field(card, "Taps")
+    assert reply.command == "grade tally taps=2 mood=quiet size=3"  # the number typed, not the band
+    assert made_up.execute(reply.command).cards == reply.cards
+    flagged = graded(made_up.execute("grade tally taps=0 mood=loud"))
+    assert flagged.body.startswith("⚠ Zero taps cannot be loud [src-w].")
+    assert {"src-g", "src-w"} <= {s.id for s in flagged.footer.sources}  # a flag's citation reaches the footer
+    assert field(flagged, "Also assess") == "Count the glow too, on its own scale (grade glow)."
+    asked = made_up.execute("grade tally taps=1")
+    assert asked.is_error and asked.cards[0].title == "Tally: one more answer needed"
+    assert "/crs grade tally taps=1 mood=quiet" in asked.text and "/crs grade tally taps=1 mood=loud" in asked.text
+    for bad in ("1.0", "1,0", "1 0", "-1", "+1", "01", "4", "1/3", "one"):
+        refused = made_up.execute(f"grade tally taps={bad} mood=quiet")
+        assert refused.is_error and f"“{bad}” is not an answer I accept" in refused.text, bad
+        assert "taps=0 | 1 | 2 | 3 (a whole number from 0 to 3 in plain digits" in refused.text
+    for bad in ("3.0", "-3", "501", "03", "3 cm"):
+        refused = made_up.execute(f"grade tally taps=2 mood=quiet size={bad}")
+        assert refused.is_error and "size=a whole number from 0 to 500 in plain digits" in refused.text, bad
+        assert "| tiny | normal (optional)" in refused.text
+    twice = made_up.execute("grade tally taps=2 mood=quiet size=3 size=4")
+    assert twice.is_error and "Size was answered twice" in twice.text
 
 
 def test_a_pack_without_scales_says_so(mini_engine: Engine) -> None:

@@ -89,7 +89,7 @@ CASES = [
      S, "domain: sitting", "requires names domain 'sitting', which scale 'wobble' does not have"),
     ("requirement-unknown-value", edit(S, 'values: ["yes"]', 'values: ["upright"]'),
      S, "upright", "'upright' is not a value of domain 'standing'"),
-    ("example-misses-a-domain", edit(S, "example: sway=slight noise=quiet", "example: sway=slight"),
+    ("example-misses-a-domain", edit(S, "example: sway=slight noise=quiet standing=yes", "example: sway=slight"),
      S, "example: sway=slight", "example does not grade on this scale (missing 'noise')"),
     ("example-bad-value", edit(S, "example: brightness=dim", "example: brightness=blinding"),
      S, "example: brightness", "example does not grade on this scale ('brightness=blinding')"),
@@ -124,7 +124,7 @@ def test_broken_scale_is_refused_with_file_line_and_fix(pack: Path, mutate, file
 
 def test_the_made_up_pack_and_the_bundled_scales_load() -> None:
     pack = load_pack(SCALEPACK)
-    assert [s.id for s in pack.scales] == ["wobble", "glow"]
+    assert [s.id for s in pack.scales] == ["wobble", "glow", "tally"]
     from bot.loader import bundled_content_dir
 
     bundled = load_pack(bundled_content_dir())
