@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from bot.commands.grading import grade_variants
 from bot.engine import Engine
+from bot.grading import check_scale, plain_number, value_key
 from bot.reply import CardKind, Reply
 
 SCALEPACK = Path(__file__).parent / "data" / "scalepack"
@@ -324,6 +325,76 @@ def test_bad_answers_are_refused_with_the_accepted_values(engine: Engine, line: 
     assert reply.is_error
     assert wanted in reply.text
     assert "/crs grade" in reply.text  # an example to copy
+
+
+ICANS_REST = "consciousness=alert seizure=none motor=none edema=none"
+
+
+@pytest.mark.parametrize("ice", ["1.0", "1,0", "1 0", "-1", "+8", "10.0", "07", "00", "8/10", ".5", "1e1", "٣", "ten", "1-0"])
+def test_an_ice_score_not_written_plainly_is_refused_never_read_as_another_number(engine: Engine, ice: str) -> None:
+    """The review's finding: ice=1.0 answered No ICANS (read as 10); the true grade is 3."""
+    for reply in (engine.execute(f"grade icans ice={ice} {ICANS_REST}"),
+                  engine.invoke("grade", {"scale": "icans", "ice": ice, **dict(p.split("=") for p in ICANS_REST.split())})):
+        assert reply.is_error, (ice, reply.text)
+        assert f"ICE score: “{ice}” is not an answer I accept" in reply.text
+        assert "Accepted: ice=10 | 9 | 8 | 7 | 6 | 5 | 4 | 3 | 2 | 1 | 0 (a whole number from 0 to 10 in plain digits" in reply.text
+        assert "No ICANS" not in reply.text and "Grade" not in reply.cards[0].title
+
+
+@pytest.mark.parametrize(("ice", "title"), [("1", "Grade 3 ICANS"), ("10", "No ICANS"), (" 8 ", "Grade 1 ICANS"),
+                                             ("0", "Grade 3 ICANS"), ("１０", "No ICANS")])
+def test_a_plain_ice_score_is_read_exactly(engine: Engine, ice: str, title: str) -> None:
+    """Full-width digits are the same digits (the line is NFKC-normalised before parsing)."""
+    reply = engine.execute(f"grade icans ice={ice} {ICANS_REST}")
+    assert graded(reply).title == title
+    assert f"ice={ice.strip().replace('１０', '10')} " in reply.command
+
+
+def test_value_key_ignores_case_and_word_separators_and_nothing_else() -> None:
+    assert value_key("Low Flow") == value_key("low-flow") == value_key("lowflow") == value_key("LOW_FLOW")
+    assert value_key("Cushing's triad") == value_key("cushings-triad")
+    assert value_key("1 vasopressor") == value_key("1-vasopressor")
+    for typed in ("1.0", "1,0", "1 0", "1-0", "-1", "+8", "10.0", "07", "8/10"):
+        assert value_key(typed) not in {str(n) for n in range(11)}, typed
+    assert [plain_number(t) for t in ("0", "7", "10", " 10 ")] == [0, 7, 10, 10]
+    assert [plain_number(t) for t in ("07", "-1", "+8", "1.0", "1 0", "", "٣", "1e1")] == [None] * 8
+
+
+@settings(max_examples=300, deadline=None)
+@given(typed=st.one_of(st.text(max_size=8), st.text(alphabet="0123456789 .,-+_'/", max_size=6)))
+def test_an_ice_answer_is_accepted_only_as_the_plain_number_it_is(catalog, typed: str) -> None:
+    grader = catalog.graders["icans"]
+    ice = grader.domain("ice")
+    value, number = grader.read(ice, typed)
+    if value is not None:
+        assert typed.strip() == value.id == str(number)
+
+
+def test_every_name_of_every_value_reads_back_to_that_value_and_no_other(catalog) -> None:
+    for scale in catalog.scales.values():
+        assert check_scale(scale) == []
+        grader = catalog.graders[scale.id]
+        for domain in scale.domains:
+            for value in domain.values:
+                for name in (value.id, *value.aliases):
+                    assert grader.value(domain, name) is value, (scale.id, domain.id, name)
+                    assert grader.value(domain, name.upper().replace("-", " ")) is value
+            if domain.numeric is not None:
+                for n in range(domain.numeric.min, domain.numeric.max + 1):
+                    value, number = grader.read(domain, str(n))
+                    assert value is not None and number == n
+
+
+def test_no_hypoxia_answer_turns_a_patient_who_needs_oxygen_into_none(catalog) -> None:
+    """Reviewed by hand: only "none" and "no" (no hypoxia, no oxygen needed) mean no grade.
+    "room-air" is refused: a hypoxic patient still on room air needs oxygen."""
+    hypoxia = next(d for d in catalog.scales["crs"].domains if d.id == "hypoxia")
+    assert "needs" in hypoxia.question
+    ungraded = {name for v in hypoxia.values if v.grade == 0 for name in (v.id, *v.aliases)}
+    assert ungraded == {"none", "no"}
+    grader = catalog.graders["crs"]
+    for typed in ("room-air", "room air", "RA", "nil", "on room air", "no oxygen given", "none yet"):
+        assert grader.value(hypoxia, typed) is None, typed
 
 
 def test_a_near_miss_is_never_guessed(engine: Engine) -> None:
