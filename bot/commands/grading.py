@@ -178,7 +178,9 @@ def grade_card(ctx: Context, a: Assessment) -> Card:
         body = "\n".join([*decided, "The grade is the most severe contribution of the answers below."])
     body = "\n".join([*top, body])
     counted = a.requirement_met and a.excluded is None
-    fields = [Field(f.domain.title, _contribution(f, counted, a)) for f in a.findings]
+    found = {f.domain.id: f for f in a.findings}
+    fields = [Field(d.title, _contribution(found[d.id], counted, a) if d.id in found else f"not given (optional). {d.question}")
+              for d in scale.domains]
     if scale.reminder:
         fields.append(Field("Also assess", scale.reminder))
     fields += ctx.cards.note_fields(scale.notes)
