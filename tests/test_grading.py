@@ -385,6 +385,15 @@ def test_every_name_of_every_value_reads_back_to_that_value_and_no_other(catalog
                     assert value is not None and number == n
 
 
+def test_no_seizure_answer_that_fits_a_prolonged_seizure_reads_as_a_rapid_one(catalog) -> None:
+    """Every seizure ends: "resolved" would turn a prolonged seizure (grade 4) into grade 3."""
+    grader = catalog.graders["icans"]
+    seizure = grader.domain("seizure")
+    for typed in ("resolved", "stopped", "ended", "over"):
+        assert grader.value(seizure, typed) is None, typed
+    assert grader.value(seizure, "resolves rapidly").id == "rapid"
+
+
 def test_no_hypoxia_answer_turns_a_patient_who_needs_oxygen_into_none(catalog) -> None:
     """Reviewed by hand: only "none" and "no" (no hypoxia, no oxygen needed) mean no grade.
     "room-air" is refused: a hypoxic patient still on room air needs oxygen."""
