@@ -33,7 +33,8 @@ MAX_QUESTION = 100  # a domain's question is a Discord option description: at mo
 MAX_EXAMPLE = 300
 MAX_SCALE_GRADE = 10
 MAX_DOMAIN_VALUES = 25  # Discord offers at most 25 choices per option
-MAX_SCALE_DOMAINS = 20  # Discord allows 25 options per subcommand; one is `public`
+MAX_SCALE_DOMAINS = 20
+MAX_NUMBER = 1000  # the largest whole number a numeric domain may take  # Discord allows 25 options per subcommand; one is `public`
 # Discord names subcommands and options with at most 32 characters; scales and domains become both.
 OptionId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=ID_PATTERN)]
 # Words a scale's domains may not be called: the grade command's own arguments and the
@@ -125,20 +126,34 @@ class Fact(Strict):
     notes: tuple[Note, ...] = ()
 
 
+class Numbers(Strict):
+    """Whole numbers from `min` to `max`, both included."""
+
+    min: Annotated[StrictInt, Field(ge=0, le=MAX_NUMBER)]
+    max: Annotated[StrictInt, Field(ge=0, le=MAX_NUMBER)]
+
+
 class ScaleValue(Strict):
-    """One accepted answer of a domain, and the grade it contributes (0: none)."""
+    """One accepted answer of a domain, and the grade it contributes (0: none).
+
+    In a numeric domain a value whose id is a plain whole number ("7") is that number; a
+    value with `numbers` stands for each typed number in that range ("age=8" is `child`)."""
 
     id: Id
     aliases: tuple[Alias, ...] = ()
     grade: Annotated[StrictInt, Field(ge=0, le=MAX_SCALE_GRADE)]
     criterion: text(MAX_CRITERION)  # type: ignore[valid-type]
+    numbers: Numbers | None = None
 
 
 class Domain(Strict):
     """One question of a grading scale (fever, hypotension, ICE score, ...).
 
-    With `default` the domain is optional: that answer is assumed when none is given, and the
-    card says what a different answer would change."""
+    With `default` the domain may be left out, and that answer stands in only while no other
+    answer would change the outcome: otherwise the calculator asks for it. With `optional`
+    (and no default) it may be left out and then counts for nothing. With `numeric` the
+    answer is a whole number in that range, written plainly ("7"; not "7.0", "+7", "07" or
+    "7 0"): anything else is refused, never read as another number."""
 
     id: OptionId
     title: Title
@@ -146,6 +161,8 @@ class Domain(Strict):
     question: text(MAX_QUESTION)  # type: ignore[valid-type]
     values: tuple[ScaleValue, ...] = Field(min_length=2, max_length=MAX_DOMAIN_VALUES)
     default: Id | None = None
+    optional: bool = False
+    numeric: Numbers | None = None
 
 
 class Condition(Strict):
@@ -155,13 +172,41 @@ class Condition(Strict):
     values: tuple[Id, ...] = Field(min_length=1)
 
 
+class Alert(Strict):
+    """A red-flag line for answers the requirement leaves ungraded although, on their own,
+    they would score at least `grade`."""
+
+    grade: Annotated[StrictInt, Field(ge=1, le=MAX_SCALE_GRADE)]
+    text: text(MAX_NOTE)  # type: ignore[valid-type]  # cites in its text: "[lee19]"
+
+
 class Requirement(Strict):
-    """What must hold for the condition to be present at all (CRS: fever, or treatment that can
-    mask it). When none of `any_of` holds, the answer is "No <name>" whatever else was given."""
+    """What must hold for the condition to be graded at all (CRS: fever, or treatment that can
+    mask it). When none of `any_of` holds, the card is titled `title` (default "No <name>")
+    and says `text`, whatever else was given."""
 
     any_of: tuple[Condition, ...] = Field(min_length=1)
     text: text(MAX_NOTE)  # type: ignore[valid-type]
     sources: tuple[Id, ...] = Field(min_length=1)
+    title: Title | None = None
+    alert: Alert | None = None
+
+
+class Flag(Strict):
+    """A red-flag line shown at the top of the card when every condition holds: answers the
+    criteria cannot grade, or that contradict each other. It never lowers the grade."""
+
+    all_of: tuple[Condition, ...] = Field(min_length=1)
+    text: text(MAX_NOTE)  # type: ignore[valid-type]  # cites in its text: "[lee19]"
+
+
+class Exclusion(Strict):
+    """Patients the scale does not grade (children, for a score made for adults): when every
+    condition holds, the card is titled `title`, says `text`, and shows no grade."""
+
+    all_of: tuple[Condition, ...] = Field(min_length=1)
+    title: Title
+    text: text(MAX_NOTE)  # type: ignore[valid-type]  # cites in its text: "[lee19]"
 
 
 class Scale(Strict):
@@ -175,6 +220,10 @@ class Scale(Strict):
     top_grade: Annotated[StrictInt, Field(ge=1, le=MAX_SCALE_GRADE)]
     domains: tuple[Domain, ...] = Field(min_length=1, max_length=MAX_SCALE_DOMAINS)
     requires: Requirement | None = None
+    excludes: tuple[Exclusion, ...] = ()
+    flags: tuple[Flag, ...] = ()
+    # Shown on every grade card of this scale (CRS: "assess ICANS too"), with the decision-aid line.
+    reminder: text(MAX_NOTE) | None = None  # type: ignore[valid-type]
     example: text(MAX_EXAMPLE)  # type: ignore[valid-type]  # answers as typed: "fever=yes hypotension=fluids"
     notes: tuple[Note, ...] = ()
     sources: tuple[Id, ...] = Field(min_length=1)

@@ -89,7 +89,7 @@ CASES = [
      S, "domain: sitting", "requires names domain 'sitting', which scale 'wobble' does not have"),
     ("requirement-unknown-value", edit(S, 'values: ["yes"]', 'values: ["upright"]'),
      S, "upright", "'upright' is not a value of domain 'standing'"),
-    ("example-misses-a-domain", edit(S, "example: sway=slight noise=quiet", "example: sway=slight"),
+    ("example-misses-a-domain", edit(S, "example: sway=slight noise=quiet standing=yes", "example: sway=slight"),
      S, "example: sway=slight", "example does not grade on this scale (missing 'noise')"),
     ("example-bad-value", edit(S, "example: brightness=dim", "example: brightness=blinding"),
      S, "example: brightness", "example does not grade on this scale ('brightness=blinding')"),
@@ -107,6 +107,38 @@ CASES = [
      S, "aliases: [Wobbliness]", "scale name 'Wobbliness' of scale 'glow' is already used by scale 'wobble'"),
     ("too-many-values", write("many.yaml", MANY_VALUES),
      "many.yaml", "{id: v0,", "has 26 items; the limit is 25"),
+    # Numbers: a name that reads as a number once punctuation is dropped could be misread.
+    ("numeric-alias-reads-as-number", edit(S, '{id: "1", grade: 1,', '{id: "1", aliases: ["1.0"], grade: 1,'),
+     S, '"1.0"', "value name '1.0' of 'taps=1' reads as a number"),
+    ("numeric-id-leading-zero", edit(S, '{id: "3", grade: 2,', '{id: "03", grade: 2,'),
+     S, '"03"', "value name '03' of 'taps=03' reads as a number"),
+    ("number-in-worded-domain", edit(S, "{id: loud, aliases: [noisy]", '{id: loud, aliases: [noisy, "2"]'),
+     S, 'noisy, "2"', "value name '2' of 'mood=loud' reads as a number: give it words, or make the domain numeric"),
+    ("numeric-gap", edit(S, '          - {id: "3", grade: 2, criterion: Three taps.}\n', ""),
+     S, "numeric: {min: 0, max: 3}", "numbers of 'taps' without a value: 3"),
+    ("numeric-overlap", edit(S, "numbers: {min: 5, max: 500}", "numbers: {min: 4, max: 500}"),
+     S, "min: 4, max: 500", "number 4 of 'size' belongs to both 'tiny' and 'normal'"),
+    ("numbers-outside-the-range", edit(S, "numbers: {min: 5, max: 500}", "numbers: {min: 5, max: 600}"),
+     S, "min: 5, max: 600", "numbers 5-600 of 'size=normal' are not within 0-500"),
+    ("numeric-id-outside-the-range", edit(S, "numeric: {min: 0, max: 3}", "numeric: {min: 0, max: 2}"),
+     S, '{id: "3"', "'taps=3' is outside the domain's numbers 0-2"),
+    ("empty-numeric-range", edit(S, "numeric: {min: 0, max: 3}", "numeric: {min: 4, max: 3}"),
+     S, "numeric: {min: 4, max: 3}", "numeric range of 'taps' is empty"),
+    ("numbers-in-a-worded-domain", edit(S, "          - id: dark\n", "          - id: dark\n            numbers: {min: 0, max: 1}\n"),
+     S, "numbers: {min: 0, max: 1}", "'brightness=dark' has numbers but domain 'brightness' is not numeric"),
+    ("numeric-as-text", edit(S, "numeric: {min: 0, max: 3}", "numeric: {min: 0, max: three}"),
+     S, "max: three", "expected a whole number"),
+    # Flags, exclusions and alerts name real domains and values.
+    ("flag-unknown-domain", edit(S, "          - domain: mood\n            values: [loud]", "          - domain: temper\n            values: [loud]"),
+     S, "domain: temper", "a flag names domain 'temper', which scale 'tally' does not have"),
+    ("exclusion-unknown-value", edit(S, "            values: [tiny]", "            values: [small]"),
+     S, "values: [small]", "'small' is not a value of domain 'size': use one of tiny, normal"),
+    ("flag-dangling-citation", edit(S, "Zero taps cannot be loud [src-w].", "Zero taps cannot be loud [src-q]."),
+     S, "[src-q]", "src-q"),
+    ("alert-above-top-grade", edit(S, "      text: Nothing wobbles lying down.\n", "      text: Nothing wobbles lying down.\n      alert: {grade: 5, text: Check it.}\n"),
+     S, "alert: {grade: 5", "alert grade 5 is above the scale's top grade 3"),
+    ("example-leaves-out-a-deciding-answer", edit(S, "example: taps=2 mood=quiet", "example: taps=2"),
+     S, "example: taps=2", "example leaves out an answer that would change its outcome (mood): add it"),
 ]
 
 
@@ -124,7 +156,7 @@ def test_broken_scale_is_refused_with_file_line_and_fix(pack: Path, mutate, file
 
 def test_the_made_up_pack_and_the_bundled_scales_load() -> None:
     pack = load_pack(SCALEPACK)
-    assert [s.id for s in pack.scales] == ["wobble", "glow"]
+    assert [s.id for s in pack.scales] == ["wobble", "glow", "tally"]
     from bot.loader import bundled_content_dir
 
     bundled = load_pack(bundled_content_dir())

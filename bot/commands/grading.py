@@ -3,7 +3,8 @@
 Nothing here knows a scale. The scale comes from the words before the answers, a typed
 option (Discord), or the keys themselves (`grade fever=yes` names a CRS domain); the grade
 comes from `bot.grading`. Every problem with the answers is reported at once, with the
-accepted values, and nothing is guessed: a guessed answer could under-grade a patient.
+accepted values, and nothing is guessed: a guessed answer could under-grade a patient. An
+answer left out that would change the outcome is asked for, with the lines to type.
 """
 
 from __future__ import annotations
@@ -63,9 +64,32 @@ def cmd_grade(ctx: Context, args: Args) -> Answer:
     resolution = grader.resolve(pairs)
     if not resolution.ok:
         raise UserError(_problems(ctx, scale, resolution), _examples(ctx, [scale]), f"{scale.name}: answers needed")
-    assessment = grader.assess(resolution.chosen)
-    given = " ".join(f"{d.id}={resolution.chosen[d.id].id}" for d in scale.domains if d.id in resolution.chosen)
+    assessment = grader.assess(resolution.chosen, resolution.numbers)
+    given = _given(scale, resolution)
+    if assessment.undecided:
+        raise UserError(_ask(ctx, scale, assessment, given), _ask_lines(ctx, scale, assessment, given),
+                        f"{scale.name}: one more answer needed")
     return Answer((grade_card(ctx, assessment),), f"grade {scale.id} {given}")
+
+
+def _given(scale: Scale, r: Resolution) -> str:
+    """The answers as the canonical command writes them: value ids, or the number typed."""
+    return " ".join(f"{d.id}={r.numbers.get(d.id, r.chosen[d.id].id)}" for d in scale.domains if d.id in r.chosen)
+
+
+def _ask_lines(ctx: Context, scale: Scale, a: Assessment, given: str) -> tuple[str, ...]:
+    return tuple(ctx.hint(f"grade {scale.id} {given} {d.id}={v.id}") for d in a.undecided for v in d.values)
+
+
+def _ask(ctx: Context, scale: Scale, a: Assessment, given: str) -> str:
+    """An answer left out would change the outcome: ask it, never assume it."""
+    lines = _alert_lines(a, asking=True)
+    for d in a.undecided:
+        lines.append(f"{d.title}: left out, and its answer changes the outcome, so it is not assumed.")
+        lines.append(d.question)
+        lines += [f"• {d.id}={v.id}: {v.criterion}" for v in d.values]
+    lines.append("Type the line that applies (below).")
+    return "\n".join(lines)
 
 
 def _named_scale(ctx: Context, name: str) -> Scale | None:
@@ -95,7 +119,17 @@ def _examples(ctx: Context, scales: Iterable[Scale]) -> tuple[str, ...]:
 
 
 def _accepted(domain: Domain) -> str:
-    optional = f" (optional; not given: {domain.default})" if domain.default is not None else ""
+    if domain.default is not None:
+        optional = f" (optional; asked for when it changes the outcome, else taken as {domain.default})"
+    else:
+        optional = " (optional)" if domain.optional else ""
+    if domain.numeric is not None:
+        words = [v.id for v in domain.values if not v.id.isdigit()]
+        numbers = (f"a whole number from {domain.numeric.min} to {domain.numeric.max} in plain digits: "
+                   "no decimal point, sign, leading zero or space")
+        if not words:
+            return " | ".join(v.id for v in domain.values) + f" ({numbers})" + optional
+        return numbers + " | " + " | ".join(words) + optional
     return " | ".join(v.id for v in domain.values) + optional
 
 
@@ -120,36 +154,67 @@ def _problems(ctx: Context, scale: Scale, r: Resolution) -> str:
 # --------------------------------------------------------------------------- cards
 
 
+DECISION_AID = ("This card applies the criteria to the answers given. Confirm the grade at the "
+                "bedside, with the patient's team.")
+
+
 def grade_card(ctx: Context, a: Assessment) -> Card:
-    """The grade, the criterion that decided it, every domain's contribution, notes and sources."""
+    """The outcome, red flags first, the criterion that decided, every domain's contribution,
+    notes, reminders and sources."""
     scale = a.scale
-    title = f"Grade {a.grade} {scale.name}" if a.grade else f"No {scale.name}"
     sources = list(scale.sources)
-    if not a.requirement_met:
+    top = _alert_lines(a)
+    title = a.headline
+    if a.excluded is not None:
+        body = a.excluded.text
+    elif not a.requirement_met:
         assert scale.requires is not None
         body = scale.requires.text
         sources += scale.requires.sources
     elif a.grade == 0:
         body = f"No answer contributes a grade: every domain of the {scale.name} scale is normal."
     else:
-        decided = [f"Decided by {f.domain.id}={f.value.id} (grade {f.value.grade}): {f.value.criterion}" for f in a.deciding]
+        decided = [f"Decided by {_named(f)} (grade {f.value.grade}): {f.value.criterion}" for f in a.deciding]
         body = "\n".join([*decided, "The grade is the most severe contribution of the answers below."])
-    # A domain left out and assumed normal says, on its own line, what answering it would change.
-    changes = {alt.domain.id: f" With {alt.domain.id}={alt.value.id} this would be Grade {alt.grade} {scale.name}."
-               for alt in a.alternatives}
-    fields = [Field(f.domain.title, _contribution(f, a.requirement_met) + changes.get(f.domain.id, "")) for f in a.findings]
+    body = "\n".join([*top, body])
+    counted = a.requirement_met and a.excluded is None
+    found = {f.domain.id: f for f in a.findings}
+    fields = [Field(d.title, _contribution(found[d.id], counted, a) if d.id in found else f"not given (optional). {d.question}")
+              for d in scale.domains]
+    if scale.reminder:
+        fields.append(Field("Also assess", scale.reminder))
     fields += ctx.cards.note_fields(scale.notes)
+    fields.append(Field("Decision aid", DECISION_AID))
     sources += note_sources(scale.notes)
     return ctx.cards.card(title, subtitle=scale.title, body=body, fields=fields, kind=CardKind.GRADE, sources=sources)
 
 
-def _contribution(f: Finding, counted: bool) -> str:
+def _alert_lines(a: Assessment, asking: bool = False) -> list[str]:
+    """Red-flag lines for the top of a card: answers the requirement leaves ungraded though they
+    would score high on their own, and answers the criteria cannot grade or that contradict."""
+    lines = []
+    if a.alert is not None:
+        lines.append(f"⚠ {a.alert.text} (The answers given would score grade {a.ungated_grade} on their own.)")
+    elif asking and a.scale.requires is not None and a.scale.requires.alert is not None \
+            and a.ungated_grade >= a.scale.requires.alert.grade:
+        lines.append(f"⚠ {a.scale.requires.alert.text} (The answers given would score grade {a.ungated_grade} on their own.)")
+    lines += [f"⚠ {f.text}" for f in a.flags]
+    return lines
+
+
+def _named(f: Finding) -> str:
+    return f"{f.domain.id}={f.number if f.number is not None else f.value.id}"
+
+
+def _contribution(f: Finding, counted: bool, a: Assessment) -> str:
     grade = f"grade {f.value.grade}" if f.value.grade else "no grade"
-    text = f"{f.value.id} → {grade}: {f.value.criterion}"
+    shown = f"{f.number} ({f.value.id})" if f.number is not None and str(f.number) != f.value.id else f.value.id
+    text = f"{shown} → {grade}: {f.value.criterion}"
     if f.assumed:
-        text += " (not given; assumed)"
+        text += " (not given; assumed: no other answer would change the outcome)"
     if not counted and f.value.grade:
-        text += " Not counted: the scale's requirement is not met (see above)."
+        why = "the patient is not graded on this scale" if a.excluded is not None else "the scale's requirement is not met"
+        text += f" Not counted: {why} (see above)."
     return text
 
 
@@ -192,13 +257,18 @@ def _values_text(domain: Domain) -> str:
             groups.append([v])
     lines = [domain.question]
     for group in groups:
-        names = ", ".join(v.id for v in group)
+        names = ", ".join(f"{v.id} ({v.numbers.min}-{v.numbers.max})" if v.numbers else v.id for v in group)
         also = [a for v in group for a in v.aliases]
         grade = f"grade {group[0].grade}" if group[0].grade else "no grade"
         also_text = f" Also: {', '.join(also)}." if also else ""
         lines.append(f"{names}: {group[0].criterion} ({grade}){also_text}")
+    if domain.numeric is not None:
+        lines.append(f"Type a whole number from {domain.numeric.min} to {domain.numeric.max} in plain digits "
+                     "(no decimal point, sign, leading zero or space); anything else is refused.")
     if domain.default is not None:
-        lines.append(f"Optional; not given means {domain.default}.")
+        lines.append(f"Optional: asked for when the answer would change the outcome, else taken as {domain.default}.")
+    elif domain.optional:
+        lines.append("Optional.")
     return "\n".join(lines)
 
 
@@ -216,7 +286,7 @@ def grade_variants(catalog: Catalog) -> tuple[Variant, ...]:
                     d.id,
                     d.question,
                     ParamKind.CHOICE,
-                    required=d.default is None,
+                    required=d.default is None and not d.optional,
                     choices=tuple(v.id for v in d.values),
                     choice_labels=tuple(_choice_label(v) for v in d.values),
                 )

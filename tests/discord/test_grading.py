@@ -27,7 +27,7 @@ async def test_synced_grade_group_has_a_subcommand_per_scale_with_choices(runnin
         for domain in scale.domains:
             option = options[domain.id]
             assert option["type"] == STRING and option["description"] == domain.question
-            assert option.get("required", False) == (domain.default is None)
+            assert option.get("required", False) == (domain.default is None and not domain.optional)
             assert not option.get("autocomplete", False)
             assert [c["value"] for c in option["choices"]] == [v.id for v in domain.values]
             assert len(option["choices"]) <= 25
@@ -38,14 +38,20 @@ async def test_synced_grade_group_has_a_subcommand_per_scale_with_choices(runnin
     assert [c["value"] for c in crs["hypotension"]["choices"]] == ["none", "fluids", "vasopressor", "vasopressors"]
     assert crs["hypotension"]["choices"][2]["name"] == "vasopressor (grade 3): Hypotension needing one vasopressor, with or without vasopressin."
     assert crs["treated"].get("required", False) is False
+    icans = {o["name"]: o for o in next(s for s in grade["options"] if s["name"] == "icans")["options"]}
+    assert icans["age"].get("required", False) is False
+    assert [c["value"] for c in icans["age"]["choices"]] == ["child", "over-12"]
 
 
 @pytest.mark.parametrize(("path", "options", "title"), [
     ("grade crs", {"fever": "yes", "hypotension": "vasopressor", "hypoxia": "none"}, "Grade 3 CRS"),
     ("grade crs", {"fever": "no", "hypotension": "none", "hypoxia": "low-flow", "treated": "yes"}, "Grade 2 CRS"),
-    ("grade crs", {"fever": "no", "hypotension": "none", "hypoxia": "none"}, "No CRS"),
+    ("grade crs", {"fever": "no", "hypotension": "vasopressors", "hypoxia": "positive-pressure", "treated": "no"},
+     "Not graded as CRS: the ASTCT definition needs fever of at least 38 °C"),
     ("grade icans", {"ice": "8", "consciousness": "alert", "seizure": "rapid", "motor": "none", "edema": "none"}, "Grade 3 ICANS"),
     ("grade icans", {"ice": "0", "consciousness": "unarousable", "seizure": "none", "motor": "none", "edema": "none"}, "Grade 4 ICANS"),
+    ("grade icans", {"ice": "9", "consciousness": "alert", "seizure": "none", "motor": "none", "edema": "none", "age": "child"},
+     "Not graded: children aged 12 or under are assessed with CAPD, not the ICE score"),
 ])
 async def test_chosen_values_get_the_grade_card(running, path, options, title):
     fake, engine = running.fake, running.engine
@@ -74,3 +80,27 @@ async def test_a_value_outside_the_choices_is_a_friendly_private_error(running):
     assert data["flags"] & EPHEMERAL_FLAG and "components" not in data
     text = str(data["embeds"])
     assert "hypotension=none | fluids | vasopressor | vasopressors" in text
+
+
+async def test_fever_no_without_treated_asks_privately_with_the_lines_to_type(running):
+    """Discord leaves `treated` optional; left out with fever=no, the reply asks and grades nothing."""
+    fake = running.fake
+    options = {"fever": "no", "hypotension": "vasopressors", "hypoxia": "positive-pressure"}
+    call = await fake.interact(fake.interaction(APPLICATION_COMMAND, command("grade crs", options)))
+    data = call.body["data"]
+    assert data["flags"] & EPHEMERAL_FLAG and "components" not in data
+    text = str(data["embeds"])
+    assert data["embeds"][0]["title"] == "CRS: one more answer needed"
+    assert "Red flag: urgent review" in text and "premedication" in text
+    assert "treated=yes" in text and "treated=no" in text
+
+
+async def test_a_forged_ice_with_a_decimal_point_is_refused(running):
+    """Discord offers ICE as choices; a forged or stale payload with "1.0" is never read as 10."""
+    fake = running.fake
+    options = {"ice": "1.0", "consciousness": "alert", "seizure": "none", "motor": "none", "edema": "none"}
+    call = await fake.interact(fake.interaction(APPLICATION_COMMAND, command("grade icans", options)))
+    data = call.body["data"]
+    assert data["flags"] & EPHEMERAL_FLAG
+    text = str(data["embeds"])
+    assert "No ICANS" not in text and "is not an answer I accept" in text and "ice=10 | 9 | 8" in text
