@@ -94,8 +94,8 @@ class Asker:
 
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
-        self.names = NameIndex(catalog)
         self.synonyms = Synonyms((s.term, s.variants) for s in getattr(catalog.pack, "synonyms", ()))
+        self.names = NameIndex(catalog, self.synonyms)
         self._doc_of: dict[Key, int] | None = None
         self._key_of: dict[str, Key] | None = None
         self._bags: dict[Key, frozenset[str]] = {}
