@@ -30,6 +30,11 @@ FILLER = STOP | frozenset(
     """.split()
 )
 
+# Words that ask how to manage something, by what they ask for: a passage answers such a
+# question only when it is about that (see Asker._check_intent). The pack's synonyms apply
+# first, so a pack that reads "dose" as "dosing" needs only the one word here.
+INTENTS = {"dosing": "dosing", "dose": "dosing", "doses": "dosing", "dosage": "dosing", "dosages": "dosing"}
+
 GREETINGS = frozenset("hi hello hey hiya howdy heya hallo hola yo greetings morning afternoon evening".split())
 GREETING_EXTRA = frozenset("there all everyone folks team good".split())
 THANKS = frozenset("thanks thank thx ty tnx cheers thankyou merci danke appreciated".split())

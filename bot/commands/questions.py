@@ -49,6 +49,16 @@ async def cmd_ask(ctx: Context, args: Args) -> Answer:
 
 
 def _not_covered(ctx: Context, outcome: Outcome) -> UserError:
+    if outcome.kind == "lacking":
+        names = [ctx.catalog.topics[t] for t in outcome.subjects if t in ctx.catalog.topics]
+        what = " or ".join(outcome.said[:2]) or " or ".join(_short(t.title) for t in names[:2])
+        hints = tuple(ctx.hint(f"topic {t.id}") for t in names[:2]) + (ctx.hint("list"), ctx.hint("help"))
+        return UserError(
+            f"The pack has no {outcome.intent} for {what}, so I will not show a card that does not answer it. "
+            "Check the current prescribing information and your institution's protocol. What the pack holds:",
+            hints,
+            "Not covered by this pack",
+        )
     if outcome.kind == "empty":
         return UserError("What would you like to know about it? Name a topic, or ask in plain words.",
                          _examples(ctx), "Question needed")
