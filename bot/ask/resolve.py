@@ -24,6 +24,7 @@ from ..catalog import Catalog
 from ..search import EXACT, SearchIndex
 from .names import CROWDED, Mention, NameIndex, Ref
 from .shapes import Kind, shape_of
+from .vitals import Offer, read_answers
 from .words import INTENTS, Synonyms, Token, small_talk, strip_greeting, tokenize
 
 CONFIDENT = 0.6  # share of the question's weight a passage must explain
@@ -203,6 +204,11 @@ class Asker:
         return bag
 
     # ------------------------------------------------------------------ answering
+
+    def offer(self, question: str) -> Offer | None:
+        """The `grade` answers a message gives ("fever 39 on norepinephrine, what grade"), never a grade."""
+        scales = list(getattr(self.catalog, "scales", {}).values())
+        return read_answers(scales, self.synonyms, question) if scales else None
 
     def ask(self, question: str) -> Outcome:
         tokens = tokenize(question)
