@@ -169,12 +169,14 @@ def _negated(items: Sequence[_Item], i: int) -> bool:
 def _read(vocab: _Vocabulary, items: Sequence[_Item]) -> Offer:
     scale = vocab.scale
     seen: dict[str, list[Read]] = {d.id: [] for d in scale.domains}
+    named: dict[tuple[str, str], int] = {}  # how often words name a value (a number with them is the same finding)
     left_out: list[tuple[Domain, str]] = []
     for d in scale.domains:
         for value, phrases in vocab.values[d.id]:
             for phrase in phrases:
                 for i in _at(items, phrase):
                     if not _negated(items, i):
+                        named[(d.id, value.id)] = named.get((d.id, value.id), 0) + 1
                         typed = " ".join(dict.fromkeys(it.typed for it in items[i : i + len(phrase)]))
                         seen[d.id].append(Read(d, value, typed))
     for i, item in enumerate(items):
@@ -196,7 +198,7 @@ def _read(vocab: _Vocabulary, items: Sequence[_Item]) -> Offer:
             continue
         top = max(found, key=lambda r: r.value.grade)
         more_severe = any(v.grade > top.value.grade for v in d.values)
-        if sum(1 for r in found if r.value.id == top.value.id) > 1 and more_severe:
+        if named.get((d.id, top.value.id), 0) > 1 and more_severe:
             both = ", ".join(f"“{r.said}”" for r in found if r.value.id == top.value.id)
             left_out.append((d, f"{both} each read as {top.value.id}: answer whether there are several"))
             continue
