@@ -253,3 +253,19 @@ def test_a_labels_revision_is_named_and_a_pack_without_a_date_says_none(tmp_path
     footer = _engine(root).execute("topic alpha").cards[0].footer
     assert footer.disclaimer.startswith("Content as of 30 November 2026")
     assert "[src-a] Revised 05/2025" in footer.disclaimer
+
+
+# --------------------------------------------------------------------------- synonyms in names
+
+
+def test_a_name_written_with_a_synonyms_variant_still_names_its_passage(tmp_path: Path) -> None:
+    """The question is read through the synonyms ("pyrexia" -> "fever"); so is every name, else
+    an alias that says "pyrexia" could never match a question that does."""
+    root = tmp_path / "pack"
+    shutil.copytree(DATA / "minipack", root)
+    (root / "delta.yaml").write_text(
+        "topics:\n  - id: delta\n    title: Delta\n    aliases: [pyrexia clinic]\n"
+        "    summary: A made-up place for test questions.\n    sources: [src-a]\n", encoding="utf-8")
+    engine = _engine(root)
+    assert engine.execute("pyrexia clinic").command == "topic delta"
+    assert engine.execute("where is the fever clinic").command == "topic delta"
