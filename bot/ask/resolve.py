@@ -24,7 +24,7 @@ from ..catalog import Catalog
 from ..search import EXACT, SearchIndex
 from .names import CROWDED, Mention, NameIndex, Ref
 from .shapes import Kind, shape_of
-from .vitals import Offer, read_answers
+from .vitals import Offer, read_answers, vocabularies
 from .words import INTENTS, Synonyms, Token, small_talk, strip_greeting, tokenize
 
 CONFIDENT = 0.6  # share of the question's weight a passage must explain
@@ -105,6 +105,7 @@ class Asker:
         self.catalog = catalog
         self.synonyms = Synonyms((s.term, s.variants) for s in getattr(catalog.pack, "synonyms", ()))
         self.names = NameIndex(catalog, self.synonyms)
+        self._vocabularies: tuple | None = None  # the grading scales' words, for free-text findings
         self._doc_of: dict[Key, int] | None = None
         self._key_of: dict[str, Key] | None = None
         self._bags: dict[Key, frozenset[str]] = {}
@@ -207,8 +208,9 @@ class Asker:
 
     def offer(self, question: str) -> Offer | None:
         """The `grade` answers a message gives ("fever 39 on norepinephrine, what grade"), never a grade."""
-        scales = list(getattr(self.catalog, "scales", {}).values())
-        return read_answers(scales, self.synonyms, question) if scales else None
+        if self._vocabularies is None:
+            self._vocabularies = vocabularies(list(getattr(self.catalog, "scales", {}).values()))
+        return read_answers(self._vocabularies, self.synonyms, question) if self._vocabularies else None
 
     def ask(self, question: str) -> Outcome:
         tokens = tokenize(question)

@@ -146,13 +146,18 @@ class _Vocabulary:
         self.values = {d.id: [(v, _phrases((v.id, *v.aliases))) for v in d.values if v.grade > 0] for d in scale.domains}
 
 
-def read_answers(scales: Sequence[Scale], synonyms: Synonyms, question: str) -> Offer | None:
+def vocabularies(scales: Sequence[Scale]) -> tuple[_Vocabulary, ...]:
+    """What `read_answers` needs of a pack's scales, worked out once per catalog."""
+    return tuple(_Vocabulary(s) for s in scales)
+
+
+def read_answers(vocabs: Sequence[_Vocabulary], synonyms: Synonyms, question: str) -> Offer | None:
     """The answers a message gives for the scale it is about, if it asks for a grade and gives any."""
     items = _items(question, synonyms)
     words = [it.word for it in items]
     if not GRADE_WORDS.intersection(words):
         return None
-    offers = [o for o in (_read(_Vocabulary(s), items) for s in scales) if o.read or o.left_out]
+    offers = [o for o in (_read(v, items) for v in vocabs) if o.read or o.left_out]
     if not offers:
         return None
     for offer in offers:  # a scale the message names ("what crs grade")
