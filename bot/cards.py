@@ -13,7 +13,7 @@ from .catalog import Catalog
 from .citations import cited_keys, note_sources, sources_of
 from .normalize import shorten
 from .reply import Card, CardKind, Field, Footer, SourceRef, Table
-from .schema import Note
+from .schema import Note, Source
 
 SOURCE_LABEL = 80  # the seed article's own heading is 74 characters
 __all__ = ["CardMaker", "note_sources"]  # note_sources: kept here for the commands that import it from cards
@@ -25,11 +25,14 @@ class CardMaker:
 
     def footer(self, source_ids: Iterable[str] = ()) -> Footer:
         refs: list[SourceRef] = []
+        labels: list[Source] = []
         for sid in dict.fromkeys(source_ids):
             source = self.catalog.sources.get(sid)
             if source is not None:
                 refs.append(SourceRef(source.id, shorten(source.title, SOURCE_LABEL), source.url))
-        return Footer(self.catalog.info.disclaimer, tuple(refs))
+                if is_label(source):
+                    labels.append(source)
+        return Footer(currency(self.catalog, labels) + self.catalog.info.disclaimer, tuple(refs))
 
     def card(
         self,
@@ -65,3 +68,26 @@ class CardMaker:
     def note_fields(notes: Iterable[Note]) -> list[Field]:
         """Cited notes where the seed article is imprecise: labelled with their citation keys."""
         return [Field(f"Note [{', '.join(n.sources)}]", n.text) for n in notes]
+
+
+def is_label(source: Source) -> bool:
+    """A prescribing information (label): marked `kind: label` or with a `revision`, or saying so."""
+    said = f"{source.title} {source.citation}".casefold()
+    return source.kind == "label" or source.revision is not None or "prescribing information" in said
+
+
+def as_of_text(catalog: Catalog) -> str:
+    """The pack's "as of" date, written out ("2 December 2026"), or "" when the pack has none."""
+    as_of = getattr(catalog.info, "as_of", None)
+    return f"{as_of.day} {as_of:%B %Y}" if as_of is not None else ""
+
+
+def currency(catalog: Catalog, labels: Iterable[Source]) -> str:
+    """The footer's first words on a card that quotes labels: the pack's date and each label's
+    revision, for labels change after a pack is written. Empty without labels or a date."""
+    labels = list(labels)
+    when = as_of_text(catalog)
+    if not labels or not when:
+        return ""
+    quoted = ", ".join(f"[{s.id}] {s.revision}" if s.revision else f"[{s.id}]" for s in labels)
+    return f"Content as of {when}; it quotes labels that may have changed since ({quoted}): check the current label. "

@@ -10,7 +10,8 @@ Limits on text lengths keep every card inside what Slack and Discord accept once
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
@@ -66,6 +67,9 @@ class PackInfo(Strict):
     default_comparison: Id | None = None
     # The zone daily facts use when a channel subscribes without naming one (IANA name; UTC if none).
     timezone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = None
+    # The date the pack's content was last checked against its sources: `about` shows it, and
+    # so do the footers of cards that quote a label (which may have been revised since).
+    as_of: date | None = None
 
 
 class Source(Strict):
@@ -74,6 +78,10 @@ class Source(Strict):
     citation: text(MAX_CITATION)  # type: ignore[valid-type]
     url: Annotated[str, StringConstraints(max_length=300, pattern=r"^https?://\S+$")] | None = None
     caveat: text(MAX_NOTE) | None = None  # type: ignore[valid-type]
+    # A prescribing information (label), and the revision it quotes ("Revised 09/2025"). A
+    # source whose title or citation says "prescribing information" counts as a label too.
+    kind: Literal["label"] | None = None
+    revision: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)] | None = None
 
 
 class Section(Strict):

@@ -88,10 +88,14 @@ async def postgres_url():
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    """Print the question set's results (tests/test_questions.py) at the end of the run."""
-    from tests import test_questions
+    """Print the question sets' results (tests/test_questions.py, tests/test_ward_questions.py)."""
+    from tests import test_questions, test_ward_questions
 
     if test_questions.RESULTS:
         terminalreporter.section("questions in plain words (tests/data/questions.yaml)")
         for group, result in test_questions.RESULTS.items():
             terminalreporter.write_line(f"{group}: {result}")
+    if test_ward_questions.RESULTS:
+        terminalreporter.section("ward questions (tests/data/ward_questions.yaml)")
+        for pack, result in test_ward_questions.RESULTS.items():
+            terminalreporter.write_line(f"{pack}: {result}")

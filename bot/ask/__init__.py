@@ -9,8 +9,9 @@ import weakref
 
 from ..catalog import Catalog
 from .resolve import Asker, Outcome, Passage
+from .vitals import Offer
 
-__all__ = ["Asker", "Outcome", "Passage", "asker_for"]
+__all__ = ["Asker", "Offer", "Outcome", "Passage", "asker_for"]
 
 _ASKERS: weakref.WeakKeyDictionary[Catalog, Asker] = weakref.WeakKeyDictionary()
 

@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from ..catalog import Catalog
-from .words import Token, keys, tokenize
+from .words import Synonyms, Token, keys, tokenize
 
 MAX_NAME_WORDS = 6
 PREFIX_MIN = 5  # a question word this long may stand for a name word it begins
@@ -56,7 +56,7 @@ def _strip_parenthesis(title: str) -> list[str]:
 class NameIndex:
     """Every name of the pack by its keys, built once per catalog."""
 
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog, synonyms: Synonyms | None = None):
         # Ordered sets (dicts of None): a name shared by thousands of things stays linear to build.
         by_key: dict[tuple[str, ...], dict[Ref, None]] = defaultdict(dict)
         phrases: dict[tuple[str, ...], dict[Ref, None]] = defaultdict(dict)
@@ -64,19 +64,27 @@ class NameIndex:
         def add(ref: Ref, names: Iterable[str]) -> None:
             for name in names:
                 for variant in (name, *_strip_parenthesis(name)):
-                    words = tokenize(variant)
-                    while words and words[0].word in ARTICLES:
-                        words = words[1:]
-                    if words and words[0].filler:
-                        # "who treats", "how it works", "use in CRS": phrases, matched word for word,
-                        # never as the name their last words would make on their own.
-                        key = tuple(w.key for w in words)
-                        if len(key) <= MAX_NAME_WORDS:
-                            phrases[key][ref] = None
-                        continue
-                    key = keys(words)
-                    if 0 < len(key) <= MAX_NAME_WORDS:
-                        by_key[key][ref] = None
+                    # A question is read through the pack's synonyms ("dose" -> "dosing"), so a
+                    # name is also known as it reads through them: an alias "tocilizumab dose"
+                    # still names its topic once the question says "tocilizumab dosing".
+                    plain = tokenize(variant)
+                    rewritten = synonyms.rewrite(plain) if synonyms is not None else plain
+                    for words in ((plain,) if rewritten == plain else (plain, rewritten)):
+                        add_words(ref, words)
+
+        def add_words(ref: Ref, words: list[Token]) -> None:
+            while words and words[0].word in ARTICLES:
+                words = words[1:]
+            if words and words[0].filler:
+                # "who treats", "how it works", "use in CRS": phrases, matched word for word,
+                # never as the name their last words would make on their own.
+                key = tuple(w.key for w in words)
+                if len(key) <= MAX_NAME_WORDS:
+                    phrases[key][ref] = None
+                return
+            key = keys(words)
+            if 0 < len(key) <= MAX_NAME_WORDS:
+                by_key[key][ref] = None
 
         for t in catalog.topics.values():
             add(("topic", t.id), (t.id, t.title, *t.aliases))

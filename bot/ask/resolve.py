@@ -16,6 +16,7 @@ at the start of a passage, so "what is the meaning of life" never lands on a def
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,7 +24,8 @@ from ..catalog import Catalog
 from ..search import EXACT, SearchIndex
 from .names import CROWDED, Mention, NameIndex, Ref
 from .shapes import Kind, shape_of
-from .words import Synonyms, Token, small_talk, strip_greeting, tokenize
+from .vitals import Offer, read_answers, vocabularies
+from .words import INTENTS, Synonyms, Token, small_talk, strip_greeting, tokenize
 
 CONFIDENT = 0.6  # share of the question's weight a passage must explain
 TEXT = 0.6  # a word found only in a passage's text counts this much of a name
@@ -43,6 +45,8 @@ SEARCH_CANDIDATES = 10
 CACHED_PASSAGES = 4096  # passages whose words are kept between questions
 ALTERNATIVES = 3
 CUE_WEIGHT = 1.0  # a question word the pack uses as a name (see NameIndex.cue)
+# A passage that gives a dose says an amount: a number and a unit of mass (per kg or not).
+DOSE_FIGURE = re.compile(r"\d\s*(?:mg|g|mcg|µg|microgram|milligram)s?\b", re.IGNORECASE)
 
 # A passage: ("topic", tid) ("section", tid, sid) ("comparison", cid) ("aspect", cid, aid) ("fact", fid)
 Key = tuple[str, ...]
@@ -67,6 +71,11 @@ class Outcome:
     confidence: float = 0.0
     alternatives: tuple[Passage, ...] = ()
     closest: tuple[str, ...] = ()  # command lines worth offering when not covered
+    # "lacking": a management question (`intent`, e.g. "dosing") about topics the pack has
+    # (`subjects`, topic ids) that no passage of it answers: "the pack has no dosing for X".
+    intent: str = ""
+    subjects: tuple[str, ...] = ()
+    said: tuple[str, ...] = ()  # how the question named them, for the reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +103,9 @@ class Asker:
 
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
-        self.names = NameIndex(catalog)
         self.synonyms = Synonyms((s.term, s.variants) for s in getattr(catalog.pack, "synonyms", ()))
+        self.names = NameIndex(catalog, self.synonyms)
+        self._vocabularies: tuple | None = None  # the grading scales' words, for free-text findings
         self._doc_of: dict[Key, int] | None = None
         self._key_of: dict[str, Key] | None = None
         self._bags: dict[Key, frozenset[str]] = {}
@@ -196,12 +206,59 @@ class Asker:
 
     # ------------------------------------------------------------------ answering
 
+    def offer(self, question: str) -> Offer | None:
+        """The `grade` answers a message gives ("fever 39 on norepinephrine, what grade"), never a grade."""
+        if self._vocabularies is None:
+            self._vocabularies = vocabularies(list(getattr(self.catalog, "scales", {}).values()))
+        return read_answers(self._vocabularies, self.synonyms, question) if self._vocabularies else None
+
     def ask(self, question: str) -> Outcome:
         tokens = tokenize(question)
         talk = small_talk(tokens)
         if talk is not None:
             return Outcome(talk)
         tokens = self.synonyms.rewrite(strip_greeting(tokens))
+        outcome = self._answer(tokens)
+        return self._check_intent(tokens, outcome)
+
+    def _check_intent(self, tokens: list[Token], outcome: Outcome) -> Outcome:
+        """A management question ("siltuximab dose") is answered only by a passage about that
+        management: named for it, or, for dosing, stating an amount. Else the topic's own such
+        passage, asked for alone ("tocilizumab dose" in "tocilizumab dose for a child"); else,
+        when the question names a topic, the reply says the pack lacks it ("the pack has no
+        dosing for siltuximab") rather than showing a card that defines the drug."""
+        intents = [(i, INTENTS[t.word]) for i, t in enumerate(tokens) if t.word in INTENTS]
+        if not intents or outcome.kind not in ("answer", "not_covered"):
+            return outcome
+        at, intent = intents[0]
+
+        def about(found: Outcome) -> bool:
+            if found.kind != "answer" or found.best is None:
+                return False
+            key = found.best.key
+            named = {r for m in self.names.mentions(tokens_of[found], ()) if m.covers(at_of[found]) for r in m.refs}
+            return bool(named & self._names_of(key)) or (
+                intent == "dosing" and DOSE_FIGURE.search(self._text_of(key, body=True)) is not None)
+
+        tokens_of, at_of = {outcome: tokens}, {outcome: at}
+        if about(outcome):
+            return outcome
+        mentions = self.names.mentions(tokens, shape_of(tokens).frame)
+        named = [m for m in mentions if m.exact and any(r[0] == "topic" for r in m.refs)]
+        for m in sorted(named, key=lambda m: (not m.covers(at), m.start)):
+            words = list(tokens[m.start : m.end]) if m.covers(at) else [*tokens[m.start : m.end], tokens[at]]
+            found = self._answer(words)
+            tokens_of[found], at_of[found] = words, (at - m.start if m.covers(at) else len(words) - 1)
+            if about(found):
+                return found
+        subjects = [(m, r[1]) for m in named if not m.covers(at) for r in m.refs if r[0] == "topic"]
+        if not subjects:
+            return outcome
+        said = tuple(dict.fromkeys(" ".join(t.word for t in tokens[m.start : m.end]) for m, _ in subjects))
+        return Outcome("lacking", confidence=outcome.confidence, closest=outcome.closest, intent=intent,
+                       subjects=tuple(dict.fromkeys(t for _, t in subjects)), said=said)
+
+    def _answer(self, tokens: list[Token]) -> Outcome:
         shape = shape_of(tokens)
         subject = [i for i, t in enumerate(tokens) if not t.filler and i not in shape.frame]
         cues = [i for i, t in enumerate(tokens) if i not in shape.frame and self.names.cue(t.word)]

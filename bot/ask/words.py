@@ -30,6 +30,11 @@ FILLER = STOP | frozenset(
     """.split()
 )
 
+# Words that ask how to manage something, by what they ask for: a passage answers such a
+# question only when it is about that (see Asker._check_intent). The pack's synonyms apply
+# first, so a pack that reads "dose" as "dosing" needs only the one word here.
+INTENTS = {"dosing": "dosing", "dose": "dosing", "doses": "dosing", "dosage": "dosing", "dosages": "dosing"}
+
 GREETINGS = frozenset("hi hello hey hiya howdy heya hallo hola yo greetings morning afternoon evening".split())
 GREETING_EXTRA = frozenset("there all everyone folks team good".split())
 THANKS = frozenset("thanks thank thx ty tnx cheers thankyou merci danke appreciated".split())
@@ -115,18 +120,22 @@ class Synonyms:
 
     def rewrite(self, tokens: list[Token]) -> list[Token]:
         """Replace every variant (longest first, left to right) by its term's words."""
+        return [t for replacement, _ in self.spans(tokens) for t in replacement]
+
+    def spans(self, tokens: list[Token]) -> list[tuple[list[Token], list[Token]]]:
+        """The rewrite as (words it reads as, words as typed), run by run."""
         if not self._map:
-            return tokens
-        out: list[Token] = []
+            return [([t], [t]) for t in tokens]
+        out: list[tuple[list[Token], list[Token]]] = []
         i = 0
         while i < len(tokens):
             for n in range(min(self._longest, len(tokens) - i), 0, -1):
                 replacement = self._map.get(tuple(t.key for t in tokens[i : i + n]))
                 if replacement is not None:
-                    out.extend(replacement)
+                    out.append((replacement, tokens[i : i + n]))
                     i += n
                     break
             else:
-                out.append(tokens[i])
+                out.append(([tokens[i]], [tokens[i]]))
                 i += 1
         return out

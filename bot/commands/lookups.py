@@ -9,6 +9,7 @@ import hashlib
 from datetime import datetime, timezone
 
 from .. import __version__
+from ..cards import as_of_text
 from ..citations import note_sources, sources_of
 from ..matcher import Candidate
 from ..normalize import normalize, plural, shorten
@@ -90,6 +91,7 @@ def cmd_about(ctx: Context, args: Args) -> Answer:
     fields = [
         Field("Bot version", __version__, inline=True),
         Field("Content pack", f"{info.name} ({info.id}) v{info.version}", inline=True),
+        *((Field("Content as of", as_of_text(cat), inline=True),) if as_of_text(cat) else ()),
         Field(
             "Contents",
             ", ".join(plural(n, what) for n, what in ((len(cat.topics), "topic"), (sections, "section"),

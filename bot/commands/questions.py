@@ -10,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 import inspect
 
-from ..ask import Outcome, asker_for
+from ..ask import Offer, Outcome, asker_for
 from ..normalize import normalize
-from ..reply import CardKind, Field
+from ..reply import Card, CardKind, Field
 from .base import Answer, Args, CommandSpec, Context, ParamKind, ParamSpec, UserError, command_names
 
 SEE_ALSO = "See also"
@@ -22,7 +22,11 @@ async def cmd_ask(ctx: Context, args: Args) -> Answer:
     question = args.get("question", "").strip()
     if not normalize(question):
         raise UserError("What would you like to know? Ask in plain words.", _examples(ctx), "Question needed")
-    outcome = asker_for(ctx.catalog).ask(question)
+    asker = asker_for(ctx.catalog)
+    offer = asker.offer(question)
+    if offer is not None:
+        return Answer((_offer_card(ctx, offer),))
+    outcome = asker.ask(question)
     if outcome.kind == "greeting":
         body = (f"I answer questions about {ctx.catalog.info.name} from a cited reference pack. Ask in plain words, "
                 f"e.g. “{_example_question(ctx)}”, or type {ctx.hint('help')} for the commands.")
@@ -48,7 +52,40 @@ async def cmd_ask(ctx: Context, args: Args) -> Answer:
     return Answer(tuple(cards), answer.command)
 
 
+def _offer_card(ctx: Context, offer: Offer) -> Card:
+    """The `grade` line a message suggests, for the asker to check and run: never a grade."""
+    scale = offer.scale
+    fields = []
+    if offer.read:
+        fields.append(Field("Read from your message", "\n".join(
+            f"• {r.domain.title}: {r.domain.id}={r.value.id}, from “{r.said}” ({r.value.criterion})" for r in offer.read)))
+    left = dict(offer.left_out)
+    if offer.open:
+        fields.append(Field("Left for you to answer", "\n".join(
+            f"• {d.title}: {d.id}={' | '.join(v.id for v in d.values)}"
+            + (" (optional)" if d.default is not None else "") + (f"; {left[d]}" if d in left else "")
+            for d in offer.open)))
+    line = " ".join(filter(None, (f"grade {scale.id}", offer.answers, *(f"{d.id}=?" for d in offer.open))))
+    fields.append(Field("The line to check, complete and type", ctx.hint(line)))
+    body = (f"I do not grade {scale.name} from a message. These are the answers I could read from yours, for you "
+            "to check at the bedside; anything I could not read is left for you. Replace each ? with an answer "
+            f"(an optional one may be left out), then type the line: {ctx.hint(f'grade {scale.id}')} explains "
+            "every answer.")
+    return ctx.cards.card(f"{scale.name} grade: check these answers first", body=body, fields=fields,
+                          kind=CardKind.GRADE, sources=scale.sources)
+
+
 def _not_covered(ctx: Context, outcome: Outcome) -> UserError:
+    if outcome.kind == "lacking":
+        names = [ctx.catalog.topics[t] for t in outcome.subjects if t in ctx.catalog.topics]
+        what = " or ".join(outcome.said[:2]) or " or ".join(_short(t.title) for t in names[:2])
+        hints = tuple(ctx.hint(f"topic {t.id}") for t in names[:2]) + (ctx.hint("list"), ctx.hint("help"))
+        return UserError(
+            f"The pack has no {outcome.intent} for {what}, so I will not show a card that does not answer it. "
+            "Check the current prescribing information and your institution's protocol. What the pack holds:",
+            hints,
+            "Not covered by this pack",
+        )
     if outcome.kind == "empty":
         return UserError("What would you like to know about it? Name a topic, or ask in plain words.",
                          _examples(ctx), "Question needed")
