@@ -60,7 +60,8 @@ def generate_pack(root: Path, topics: int, seed: int = 1) -> None:
         return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
 
     shutil.copy(bundled_content_dir() / "pack.yaml", root / "pack.yaml")
-    shutil.copy(bundled_content_dir() / "sources.yaml", root / "sources.yaml")
+    for sources in sorted(bundled_content_dir().glob("sources*.yaml")):  # the topics copied below cite all of them
+        shutil.copy(sources, root / sources.name)
     shutil.copy(bundled_content_dir() / "comparisons.yaml", root / "comparisons.yaml")
     shutil.copy(bundled_content_dir() / "synonyms.yaml", root / "synonyms.yaml")
     for name in ("crs", "cytokine-storm"):

@@ -234,31 +234,75 @@ def test_seed_source_title_is_the_articles_heading(bundled_pack: Pack) -> None:
     assert bundled_pack.sources["seed"].title in headings, headings
 
 
-# Identifiers exactly as the clinical references give them (none for labels, the FDA notice, Sch15).
-REFERENCE_IDENTIFIERS = {
-    "lee19": "doi:10.1016/j.bbmt.2018.12.758", "fj20": "doi:10.1056/NEJMra2026131", "lee14": "PMID 24876563",
-    "sv18": "PMID 29907163", "le18": "doi:10.1634/theoncologist.2018-0028", "deis15": "doi:10.1158/1078-0432.CCR-14-1678",
-    "ceschi20": "PMID 32425791", "ham24": "PMID 38974986", "mor22": "PMID 35661166", "tec23": "PMID 36991547",
-    "ba24": "PMID 39042880", "ana23": "PMID 37031746", "gia18": "PMID 29808005", "nor18": "PMID 29808007",
-    "tea16": "PMID 27076371", "ste19": "PMID 30463995", "sar20": "PMID 31611251", "gab06": "doi:10.1186/ar1917",
-    "tv21": "PMID 34768710", "mf21": "doi:10.1097/BOR.0000000000000822", "neu21": "doi:10.1007/s00415-020-10237-3",
-    "ott22": "doi:10.2147/OTT.S305429",
+# Identifiers exactly as the clinical references, PubMed or the publisher give them (labels, the
+# FDA notice and Sch15 have none). A source may carry a DOI and a PMID; the last closes the citation.
+REFERENCE_IDENTIFIERS: dict[str, tuple[str, ...]] = {
+    "lee19": ("doi:10.1016/j.bbmt.2018.12.758",), "fj20": ("doi:10.1056/NEJMra2026131",),
+    "lee14": ("doi:10.1182/blood-2014-05-552729", "PMID 24876563"), "sv18": ("PMID 29907163",),
+    "le18": ("doi:10.1634/theoncologist.2018-0028",), "deis15": ("doi:10.1158/1078-0432.CCR-14-1678",),
+    "ceschi20": ("doi:10.3389/fphar.2020.00557", "PMID 32425791"),
+    "ham24": ("doi:10.1080/2162402X.2024.2372875", "PMID 38974986"),
+    "mor22": ("doi:10.1056/NEJMoa2203478", "PMID 35661166"), "tec23": ("doi:10.1002/cncr.34756", "PMID 36991547"),
+    "ba24": ("PMID 39042880",), "ana23": ("doi:10.1016/j.jtct.2023.04.001", "PMID 37031746"),
+    "gia18": ("PMID 29808005",), "nor18": ("PMID 29808007",), "tea16": ("PMID 27076371",),
+    "ste19": ("PMID 30463995",), "sar20": ("PMID 31611251",), "gab06": ("doi:10.1186/ar1917",),
+    "tv21": ("PMID 34768710",), "mf21": ("doi:10.1097/BOR.0000000000000822",),
+    "neu21": ("doi:10.1007/s00415-020-10237-3",), "ott22": ("doi:10.2147/OTT.S305429",),
+    "asco21": ("doi:10.1200/JCO.21.01992", "PMID 34724386"), "sitc20": ("doi:10.1136/jitc-2020-001511", "PMID 33335028"),
+    "hines23": ("PMID 36906275",),
 }
-NO_IDENTIFIER = {"seed", "fda18", "yes", "blin", "syl", "sch15", "editorial"}
+NO_IDENTIFIER = {"seed", "fda18", "yes", "yes-current", "blin", "syl", "sch15", "editorial", "act"}
+# Sources other branches add (sources_more.yaml) follow the same style but are checked by their own tests.
+OTHER_BRANCH_FILES = ("sources_more.yaml",)
+
+
+def own_sources(pack: Pack) -> dict:
+    from pathlib import Path
+
+    from tests.test_seed_coverage import CONTENT
+
+    foreign: set[str] = set()
+    for name in OTHER_BRANCH_FILES:
+        path = Path(CONTENT) / name
+        if path.is_file():
+            import yaml
+
+            foreign |= {e["id"] for e in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("sources", [])}
+    return {sid: src for sid, src in pack.sources.items() if sid not in foreign}
 
 
 def test_sources_list_identifiers_in_one_style(bundled_pack: Pack) -> None:
-    assert set(bundled_pack.sources) == set(REFERENCE_IDENTIFIERS) | NO_IDENTIFIER
-    for sid, source in bundled_pack.sources.items():
-        found = re.findall(r"doi:\S+|PMID \d+", source.citation)
+    sources = own_sources(bundled_pack)
+    assert set(sources) == set(REFERENCE_IDENTIFIERS) | NO_IDENTIFIER
+    for sid, source in sources.items():
+        found = tuple(re.findall(r"doi:\S+?(?=\.?(?:\s|$))|PMID \d+", source.citation))
         if sid in NO_IDENTIFIER:
-            assert not found and source.url is None, sid
+            assert not found, sid
             continue
-        assert found == [REFERENCE_IDENTIFIERS[sid]], (sid, found)
-        ident = found[0]
-        expected_url = f"https://doi.org/{ident[4:]}" if ident.startswith("doi:") else f"https://pubmed.ncbi.nlm.nih.gov/{ident[5:]}/"
-        assert source.url == expected_url, sid
-        assert source.citation.endswith(ident), f"{sid}: the identifier closes the citation"
+        assert found == REFERENCE_IDENTIFIERS[sid], (sid, found)
+        urls = {f"https://doi.org/{i[4:]}" if i.startswith("doi:") else f"https://pubmed.ncbi.nlm.nih.gov/{i[5:]}/" for i in found}
+        assert source.url in urls, sid
+        assert source.citation.endswith(found[-1]), f"{sid}: the identifier closes the citation"
+
+
+# Sources whose date or revision could not be read; every other one names a year in its citation.
+NO_DATE = {"seed", "editorial", "blin"}
+
+
+def test_every_source_carries_its_date_or_label_revision(bundled_pack: Pack) -> None:
+    for sid, source in own_sources(bundled_pack).items():
+        if sid in NO_DATE:
+            assert source.caveat, f"{sid}: an undated source says why in its caveat"
+            continue
+        assert re.search(r"\b(?:19|20)\d\d\b", source.citation), f"{sid}: no date or revision in {source.citation!r}"
+        if "Prescribing Information" in source.citation:
+            assert re.search(r"revision|label", source.citation.replace("Prescribing Information", "")), sid
+
+
+def test_the_2017_car_t_label_is_marked_superseded(bundled_pack: Pack) -> None:
+    old = bundled_pack.sources["yes"]
+    assert "superseded" in old.title.casefold() and "yes-current" in keys(old.caveat or "")
+    assert "lee 2014" in norm(old.caveat or "")
 
 
 # --------------------------------------------------------------------------- the article's imprecise points
@@ -276,7 +320,7 @@ class Imprecise:
 IMPRECISE = (
     Imprecise("1 checkpoint inhibitors 'most commonly'", ("most commonly", "common association"), frozenset({"ham24", "ceschi20"})),
     Imprecise("2 cytokine storm 'also known as CRS'", ("also known as", "another name", "synonym"), frozenset({"fj20", "tv21"})),
-    Imprecise("3 CRS 'generally less severe'", ("less severe",), frozenset({"fj20", "yes"})),
+    Imprecise("3 CRS 'generally less severe'", ("less severe",), frozenset({"fj20", "yes-current"})),
     # The article's storm paragraph lists infections as storm triggers: not imprecise there.
     Imprecise("4 infection as a CRS trigger", ("immunotherapies, infections", "infections, certain medications", "infections and autoimmune", "infections, and autoimmune"),
               frozenset({"sv18"}), frozenset({"cytokine-storm"})),
@@ -386,18 +430,25 @@ def test_siltuximab_is_never_set_beside_viral_il6_without_its_label_limit(bundle
                     assert "hhv-8-negative" in x.casefold() and "syl" in keys(x), (t.id, x[:80])
 
 
-def test_checkpoint_crs_keeps_usually_mild(bundled_pack: Pack) -> None:
+def test_checkpoint_crs_is_often_mild_with_high_grade_and_fatal_cases(bundled_pack: Pack) -> None:
+    """Ham24: "often mild", 2 of 28 high-grade, 1 fatal. Never "usually mild"."""
     fact = next(f for f in bundled_pack.facts if f.id == "checkpoint-crs-rare")
-    assert "usually mild" in fact.text and "1%" in fact.text and "2,672" in fact.text
+    assert "often mild" in fact.text and "1%" in fact.text and "2,672" in fact.text and "fatal" in fact.text
+    for where, text in pack_strings(bundled_pack):
+        assert "usually mild" not in norm(text), where
+    mild = [u for u in units(bundled_pack) if "checkpoint" in norm(u.full_text()) and "mild" in norm(u.full_text())]
+    assert len(mild) >= 5
+    for u in mild:
+        assert "fatal" in norm(u.full_text()), f"{u.where}: 'mild' without the fatal cases"
 
 
 def test_treatment_rule_facts_read_as_cited_reference_statements(bundled_pack: Pack) -> None:
     facts = {f.id: f for f in bundled_pack.facts}
     assert facts["crs-mild-vs-severe-care"].text.startswith("The seed article says")
-    assert {"le18", "deis15", "lee19", "yes"} <= {s for n in facts["crs-mild-vs-severe-care"].notes for s in n.sources}
+    assert {"le18", "deis15", "lee19", "yes-current", "asco21"} <= {s for n in facts["crs-mild-vs-severe-care"].notes for s in n.sources}
     early = facts["early-immunosuppression"]
-    assert "may blunt" in early.text and "car-t" in early.text.casefold()
-    assert any("yes" in n.sources for n in early.notes), "the label's advice is given as context"
+    assert "2014" in early.text and "could limit" in early.text
+    assert any("asco21" in n.sources for n in early.notes), "the 2021 guideline is set beside the 2014 caution"
 
 
 def test_new_topics_exist_with_the_names_people_type(catalog) -> None:
@@ -429,3 +480,169 @@ def test_ice_score_and_grading_figures_are_as_given(bundled_pack: Pack) -> None:
                    "94%", "13%", "72.1%", "0.6%", "15%", "2,672", "43-patient", "51-patient", "475", "50,000 µg/L",
                    "30 Aug 2017", "20 Nov 2018", "CTCAE v5.0"):
         assert figure in text, figure
+
+
+# --------------------------------------------------------------------------- issue 14: the review's findings
+
+
+def test_no_treatment_sentence_says_for_severe_crs_alone(bundled_pack: Pack) -> None:
+    """The boxed warning says "severe or life-threatening"; the guideline starts tocilizumab at grade 2."""
+    bad = []
+    for where, text in pack_strings(bundled_pack):
+        for sentence in sentences(text):
+            if re.search(r"\bfor severe CRS\b(?! or life-threatening)", sentence, re.I):
+                bad.append((where, sentence[:100]))
+    assert not bad, bad
+    boxed = [u for u in units(bundled_pack) if "boxed warning" in norm(u.text) and "tocilizumab" in norm(u.text)]
+    assert len(boxed) >= 5
+    for u in boxed:
+        assert "severe or life threatening crs" in norm(u.text), u.where
+
+
+def test_fever_rule_keeps_its_qualifier(bundled_pack: Pack) -> None:
+    """Lee 2019: in patients who have CRS and then receive antipyretics or anti-cytokine therapy."""
+    stated = [(u.where, t) for u in units(bundled_pack) for t in (u.text, *(n.text for n in u.notes)) if "antipyretics or anti cytokine therapy" in norm(t)]
+    assert len(stated) >= 12
+    missing = [w for w, t in stated if not any(q in norm(t) for q in ("who have crs", "patient with crs"))]
+    assert not missing, f"the treated-fever rule without 'in patients who have CRS': {missing}"
+
+
+def test_the_2014_caution_is_dated_and_set_beside_asco_2021(bundled_pack: Pack) -> None:
+    cautions = [u for u in units(bundled_pack) if "lee14" in keys(u.full_text()) | {u.sources[0] if u.kind == "fact" else ""} and "immunosuppression" in norm(u.full_text())]
+    assert len(cautions) >= 6
+    for u in cautions:
+        assert "2014" in u.full_text(), f"{u.where}: the caution is undated"
+        assert "asco21" in keys(u.full_text()) | u.note_sources(), f"{u.where}: no ASCO 2021 beside the 2014 caution"
+        assert "blunt" not in norm(u.full_text()), u.where
+
+
+def test_less_severe_corrections_say_fatal(bundled_pack: Pack) -> None:
+    hits = [u for u in units(bundled_pack) if "less severe" in norm(u.text)]
+    assert len(hits) >= 3
+    for u in hits:
+        assert "fatal" in norm(u.full_text()), f"{u.where}: the correction names grade 4 but not fatal"
+
+
+def test_zuma1_13_percent_is_marked_lee_2014_grading(bundled_pack: Pack) -> None:
+    hits = [(w, t) for w, t in pack_strings(bundled_pack) if "13%" in t]
+    assert len(hits) >= 3
+    for where, text in hits:
+        assert "lee 2014" in norm(text), f"{where}: 13% without its grading system"
+
+
+def test_no_unit_calls_car_t_the_usual_causes_without_a_source_that_says_it(bundled_pack: Pack) -> None:
+    for where, text in pack_strings(bundled_pack):
+        assert "usual cause" not in norm(text), where
+    described = [u for u in units(bundled_pack) if "described after bispecific antibodies" in norm(u.full_text())]
+    assert len(described) >= 6
+    for u in described:
+        assert {"lee14", "tv21"} <= keys(u.full_text()) | u.note_sources(), u.where
+
+
+def test_anakinra_study_carries_its_limits(bundled_pack: Pack) -> None:
+    hits = [u for u in units(bundled_pack) if "43" in u.text and "anakinra" in norm(u.text)]
+    assert len(hits) >= 6
+    for u in hits:
+        text = norm(u.text)
+        assert "retrospective" in text and "40" in text, f"{u.where}: the study's limits are missing"
+
+
+def test_emapalumab_indication_in_full(bundled_pack: Pack) -> None:
+    hits = [u for u in units(bundled_pack) if "emapalumab" in norm(u.text) and "approved" in norm(u.text)]
+    assert len(hits) >= 6
+    for u in hits:
+        assert "refractory, recurrent or progressive" in norm(u.text), u.where
+        assert "intolerance" in norm(u.text), u.where
+
+
+def test_ba24_is_scoped_to_its_products_and_disease(bundled_pack: Pack) -> None:
+    hits = [u for u in units(bundled_pack) if "ba24" in keys(u.text) or (u.kind == "fact" and u.sources[0] == "ba24")]
+    assert len(hits) >= 3
+    for u in hits:
+        text = norm(u.text)
+        assert "non hodgkin lymphoma" in text and ("axicabtagene" in text or "axi cel" in text), u.where
+        assert "cd19 car t recipients" not in text, u.where
+
+
+# Each figure of the management content, the sources allowed to carry it: a paragraph, note or fact
+# holding the figure must cite one of them.
+MANAGEMENT_FIGURES = {
+    "8 mg/kg": {"act", "asco21", "le18"}, "12 mg/kg": {"act", "le18"}, "800 mg": {"act", "asco21"},
+    "3 doses in 24 hours": {"asco21"}, "4 in total": {"asco21"}, "dexamethasone 10 mg IV every 6 hours": {"asco21"},
+    "500 mg IV every 12 hours": {"asco21"}, "1,000 mg": {"asco21"}, "1 mg/kg IV every 12 hours": {"asco21"},
+    "10 mg IV for 2 doses": {"asco21"}, "more than 3 days": {"asco21"}, "every 8 hours": {"asco21"},
+    "2 of 28": {"ham24"}, "475": {"ba24"}, "35 eligible": {"asco21"},
+}
+
+
+def cited_pieces(pack: Pack) -> Iterator[tuple[str, str, set[str]]]:
+    for u in prose(pack):
+        for p in paragraphs(u.text):
+            yield u.where, p, keys(p)
+    for u in units(pack):
+        for n in u.notes:
+            yield u.where + " / note", n.text, set(n.sources)
+        if u.kind == "fact":
+            yield u.where, u.text, {u.sources[0]}
+
+
+def test_every_new_figure_is_cited_to_its_source(bundled_pack: Pack) -> None:
+    seen = {figure: 0 for figure in MANAGEMENT_FIGURES}
+    bad = []
+    for where, text, cited in cited_pieces(bundled_pack):
+        for figure, allowed in MANAGEMENT_FIGURES.items():
+            if figure in text:
+                seen[figure] += 1
+                if not cited & allowed:
+                    bad.append((where, figure, sorted(cited)))
+    assert not bad, bad
+    assert all(seen.values()), [f for f, n in seen.items() if not n]
+
+
+DOSE = re.compile(r"\b\d[\d,]*\s?mg\b|mg/kg")
+
+
+def test_every_dosing_card_says_check_and_names_its_revision(bundled_pack: Pack) -> None:
+    """A card quoting a dose says to check the protocol; quoting the label, it names the revision."""
+    dosed = [u for u in units(bundled_pack) if DOSE.search(u.text)]
+    assert len(dosed) >= 9
+    for u in dosed:
+        text = norm(u.text)
+        assert "institution's protocol" in text, f"{u.where}: a dose without 'check the institution's protocol'"
+        if "act" in keys(u.text):
+            assert "actemra 2017" in text or "2017 revision" in text, f"{u.where}: the label revision is not named"
+            assert "current" in text and "label" in text, f"{u.where}: no 'check the current label'"
+        else:
+            assert "asco" in text, f"{u.where}: a dose that names neither the label revision nor the guideline"
+    dosing = next(t for t in bundled_pack.topics if t.id == "tocilizumab-dosing")
+    for text in (dosing.summary, *(s.body for s in dosing.sections if DOSE.search(s.body))):
+        assert "check the current" in norm(text) and "institution's protocol" in norm(text)
+
+
+def test_management_questions_open_the_management_topics(catalog) -> None:
+    for name, topic_id in (("tocilizumab dose", "tocilizumab-dosing"), ("how do i treat icans", "icans-management"),
+                           ("steroids for icans", "icans-management"), ("tocilizumab for icans", "icans-management"),
+                           ("what to do for grade 2 crs", "crs-management"), ("crs management", "crs-management"),
+                           ("when to give dexamethasone", "corticosteroids")):
+        found = catalog.topic_names.exact(name)
+        assert found is not None and found.id == topic_id, (name, found)
+
+
+def test_icans_management_puts_corticosteroids_first_and_tocilizumab_with_crs_only(bundled_pack: Pack) -> None:
+    topic = next(t for t in bundled_pack.topics if t.id == "icans-management")
+    assert "moderate to severe icans should be managed with corticosteroids" in norm(topic.summary)
+    assert "tocilizumab is given for icans only when crs is concurrent" in norm(topic.summary)
+    by_id = {s.id: norm(s.body) for s in topic.sections}
+    assert "only in the rows with concurrent crs" in by_id["tocilizumab"]
+    for section in ("grade-1", "grade-2", "grade-3"):
+        without = by_id[section].split("with concurrent crs")[0]
+        assert "tocilizumab" not in without, f"{section}: tocilizumab offered without concurrent CRS"
+    assert by_id["grade-3"].index("without concurrent crs") < by_id["grade-3"].index("with concurrent crs: tocilizumab")
+    assert "ice score" in by_id["work-up"] and "eeg" in by_id["work-up"] and "seizure prophylaxis" in by_id["work-up"]
+
+
+def test_grade_1_keeps_the_supportive_care_hedge_and_the_neutropenia_note(bundled_pack: Pack) -> None:
+    topic = next(t for t in bundled_pack.topics if t.id == "crs-management")
+    g1 = norm(next(s.body for s in topic.sections if s.id == "grade-1"))
+    assert "may be sufficient" in g1 and "neutropenic" in g1 and "more than 3 days" in g1
+    assert "asco21" in keys(next(s.body for s in topic.sections if s.id == "grade-1"))
