@@ -231,8 +231,8 @@ def test_about_shows_the_pack_date_and_version(engine: Engine) -> None:
 
 def test_a_card_quoting_a_label_carries_the_date_and_one_without_does_not(engine: Engine) -> None:
     labelled = engine.execute("topic corticosteroids in-crs").cards[0].footer
-    assert "yes" in {s.id for s in labelled.sources}  # the YESCARTA label
-    assert labelled.disclaimer.startswith("Content as of 2 December 2026") and "[yes]" in labelled.disclaimer
+    assert "yes-current" in {s.id for s in labelled.sources}  # the YESCARTA label
+    assert labelled.disclaimer.startswith("Content as of 2 December 2026") and "[yes-current]" in labelled.disclaimer
     plain = engine.execute("topic hlh").cards[0].footer
     assert not any(s.label.endswith("Prescribing Information") for s in plain.sources)
     assert "Content as of" not in plain.disclaimer
