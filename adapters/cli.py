@@ -12,12 +12,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from adapters.logs import configure_logging
+from adapters.logs import MIN_SECRET, configure_logging, weak_secrets
 from adapters.settings import EX_CONFIG, Settings, SettingsError, load_settings
 from bot import __version__
 from bot.engine import Engine
@@ -74,7 +75,17 @@ def setup_logging(app: Settings, level: str | None = None, *, quiet: bool = Fals
     if level is None:
         explicit = "cytobot_log_level" in app.model_fields_set
         level = app.cytobot_log_level if explicit or not quiet else "WARNING"
-    configure_logging(level, app.cytobot_log_format, app.secrets())
+    named = app.named_secrets()
+    # The database password is blanked where it stands in a URL (or after "password="); as a
+    # bare word only when long enough not to be an ordinary word too (Compose's `cytobot`).
+    secrets = [v for k, v in named.items() if k != "CYTOBOT_DATABASE_URL" or len(v) >= MIN_SECRET]
+    configure_logging(level, app.cytobot_log_format, secrets, log_sql=app.cytobot_log_sql)
+    weak = weak_secrets(named)
+    if weak:
+        names = ["the password in CYTOBOT_DATABASE_URL" if n == "CYTOBOT_DATABASE_URL" else n for n in weak]
+        logging.getLogger("cytobot.settings").warning(
+            "%s %s shorter than %d characters: use a long random secret", ", ".join(names),
+            "is" if len(names) == 1 else "are", MIN_SECRET)
 
 
 def pack_refused(directory: Path, exc: PackError) -> None:

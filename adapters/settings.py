@@ -102,6 +102,8 @@ class Settings(BaseSettings):
         8.0, ge=0, le=600, description="after SIGTERM, how long in-flight answers and posts may take to finish")
     cytobot_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field("INFO", description="log level")
     cytobot_log_format: Literal["text", "json"] = Field("text", description="`text` lines or one JSON object per line")
+    cytobot_log_sql: bool = Field(
+        False, description="log every SQL statement with its parameters (user and channel ids): debugging only")
     cytobot_history_file: str | None = Field(
         None, description="console history file (default ~/.local/state/cytobot/history); set and empty: no history on disk")
     cytobot_cache_dir: str | None = Field(
@@ -273,6 +275,17 @@ class Settings(BaseSettings):
                                                  self.slack_signing_secret, self.discord_token) if s is not None]
         password = _url_password(self.cytobot_database_url.get_secret_value())
         return [v for v in (*values, password) if v]
+
+    def named_secrets(self) -> dict[str, str]:
+        """Each secret that is set, by variable (the database URL's password as
+        CYTOBOT_DATABASE_URL), for the log filter and the warning about short ones."""
+        named = {name.upper(): s.get_secret_value() for name, s in (
+            ("slack_bot_token", self.slack_bot_token), ("slack_app_token", self.slack_app_token),
+            ("slack_signing_secret", self.slack_signing_secret), ("discord_token", self.discord_token)) if s is not None}
+        password = _url_password(self.cytobot_database_url.get_secret_value())
+        if password:
+            named["CYTOBOT_DATABASE_URL"] = password
+        return named
 
     @classmethod
     def variables(cls) -> list[str]:
