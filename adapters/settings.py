@@ -299,10 +299,14 @@ def _url_password(url: str) -> str:
     return userinfo.partition(":")[2]
 
 
-def load_settings(env_file: str | None = None) -> Settings:
-    """The settings from the environment and `.env`; raises SettingsError naming each wrong variable."""
+def load_settings(env_file: str | None = None, *, uses: frozenset[str] | None = None) -> Settings:
+    """The settings from the environment and `.env`; raises SettingsError naming each wrong variable.
+    `uses` (field names): read only these; every other field keeps its default, so a command is
+    not refused for a wrong value it never reads."""
+    unused = {} if uses is None else {
+        name: field.get_default(call_default_factory=True) for name, field in Settings.model_fields.items() if name not in uses}
     try:
-        return Settings(_env_file=env_file if env_file is not None else ENV_FILE)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file if env_file is not None else ENV_FILE, **unused)  # type: ignore[call-arg]
     except ValidationError as exc:
         raise SettingsError([_problem(err) for err in exc.errors()]) from None
 
