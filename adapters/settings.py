@@ -12,6 +12,7 @@ Field names are the variable names in lower case.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -253,8 +254,10 @@ class Settings(BaseSettings):
     # --- derived ----------------------------------------------------------------------------
     @property
     def content_dir(self) -> Path:
+        """The pack directory, absolute but with symlinks kept: a reload follows the link as it
+        is then (`ln -sfn` to deploy a new pack), so it is not resolved here once for all."""
         path = self.cytobot_content_dir
-        return path.expanduser().resolve() if path is not None else bundled_content_dir()
+        return Path(os.path.abspath(path.expanduser())) if path is not None else bundled_content_dir()
 
     @property
     def slack_configured(self) -> bool:
