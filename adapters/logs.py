@@ -49,7 +49,7 @@ MIN_SECRET = 8  # a shorter secret is a configuration warning (and too weak to b
 # an Authorization header's credentials, Slack tokens.
 _SHAPES = (
     re.compile(r"(?<=[A-Za-z0-9+.-]://)([^\s/@:]*:)[^\s/@]+(?=@)"),
-    re.compile(r"(?i)(?<=authorization)(['\"]?\s*[:=]\s*['\"]?(?:bearer|bot|basic)?\s*)[^\s'\",}]+"),
+    re.compile(r"(?i)(?<=authorization)(['\"]?\s*[:=]\s*['\"]?(?:bearer|bot|basic)\s+)[^\s'\",}]+"),
     re.compile(r"(?i)(?<=password)(['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+"),
     re.compile(r"(?<![A-Za-z0-9])()xox[abposr]-[A-Za-z0-9-]+"),
     re.compile(r"(?<![A-Za-z0-9])()xapp-[A-Za-z0-9-]+"),

@@ -116,6 +116,9 @@ def test_tokens_and_authorization_headers_are_blanked_whoever_holds_them(capture
     assert "xoxb-1-2-abc" not in message and "xapp-1-A1-2-ff" not in message and "MTEw.abc.def" not in message
     assert f"'Authorization': 'Bearer {REDACTED}'" in message and "'User-Agent': 'x'" in message
     assert f"Authorization: Bot {REDACTED}" in message
+    configure_logging("INFO", "text", [], stream=stream)
+    log.error("slack_bolt.AsyncSingleTeamAuthorization: Failed to authorize with the given token")
+    assert "AsyncSingleTeamAuthorization: Failed to authorize" in stream.getvalue()  # a word after a name, not a credential
 
 
 def test_weak_secrets_are_named() -> None:
