@@ -1,6 +1,6 @@
 """Logging for every `cytobot` command: text or JSON lines on stderr, configured once.
 
-Three rules, because logs are read by people and shipped to systems nobody here controls:
+The rules, because logs are read by people and shipped to systems nobody here controls:
 - Libraries never log at DEBUG, whatever `CYTOBOT_LOG_LEVEL` says: slack_sdk, bolt's Socket
   Mode client and discord.py print whole request and response bodies (what users typed, the
   cards we sent) at DEBUG, and bolt prints request bodies at INFO too, so it logs warnings
