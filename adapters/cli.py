@@ -93,7 +93,7 @@ def setup_logging(app: Settings, level: str | None = None, *, quiet: bool = Fals
     if weak:
         names = ["the password in CYTOBOT_DATABASE_URL" if n == "CYTOBOT_DATABASE_URL" else n for n in weak]
         logging.getLogger("cytobot.settings").warning(
-            "%s %s shorter than %d characters: use a long random secret", ", ".join(names),
+            "%s %s shorter than %d characters: choose a longer, random one", ", ".join(names),
             "is" if len(names) == 1 else "are", MIN_SECRET)
 
 
