@@ -26,8 +26,9 @@ test: $(STAMP)
 check: $(STAMP)
 	$(BIN)/cytobot content check
 
+# `make bench` lists the benchmarks; `make bench BENCH="core questions"` runs those.
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 # Regenerate the locks after changing dependencies in pyproject.toml (needs uv): the
 # development lock (with the dev extras), then the runtime lock for the image, constrained

@@ -12,12 +12,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from adapters.logs import configure_logging
+from adapters.logs import MIN_SECRET, configure_logging, weak_secrets
 from adapters.settings import EX_CONFIG, Settings, SettingsError, load_settings
 from bot import __version__
 from bot.engine import Engine
@@ -32,7 +33,8 @@ ASK_USAGE = """usage: cytobot ask [--format {text,json,slack,discord}] LINE...
 
 Answer one line as the bot would in chat: a command (compare severity) or a question in plain
 words (what is the difference between crs and cytokine storm?). The words need no quotes; a word
-starting with "-" is part of the line. --format goes first or last; "--" ends the options.
+starting with "-" is part of the line. --format goes first or last (an unknown format is
+refused); "--" ends the options.
 Exits 0 for any line, 1 only if the content pack is broken."""
 
 
@@ -58,10 +60,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_config(prog: str = "cytobot") -> Settings | None:
-    """The settings, or None after naming every wrong variable on stderr (exit with EX_CONFIG)."""
+# What the commands that run on this machine alone (ask, console, content check) read: a wrong
+# value of anything else (CYTOBOT_HTTP_PORT=bad, a Slack token) is none of their business.
+LOCAL_SETTINGS = frozenset({
+    "cytobot_content_dir", "cytobot_log_level", "cytobot_log_format", "cytobot_log_sql", "cytobot_history_file",
+    "cytobot_cache_dir", "cytobot_database_url", "cytobot_daily_catch_up"})
+
+
+def load_config(prog: str = "cytobot", *, uses: frozenset[str] | None = None) -> Settings | None:
+    """The settings, or None after naming every wrong variable on stderr (exit with EX_CONFIG).
+    With `uses`, only those variables are read (the others keep their defaults)."""
     try:
-        return load_settings()
+        return load_settings(uses=uses)
     except SettingsError as exc:
         for problem in exc.problems:
             print(f"{prog}: {problem}", file=sys.stderr)
@@ -74,7 +84,17 @@ def setup_logging(app: Settings, level: str | None = None, *, quiet: bool = Fals
     if level is None:
         explicit = "cytobot_log_level" in app.model_fields_set
         level = app.cytobot_log_level if explicit or not quiet else "WARNING"
-    configure_logging(level, app.cytobot_log_format, app.secrets())
+    named = app.named_secrets()
+    # The database password is blanked where it stands in a URL (or after "password="); as a
+    # bare word only when long enough not to be an ordinary word too (Compose's `cytobot`).
+    secrets = [v for k, v in named.items() if k != "CYTOBOT_DATABASE_URL" or len(v) >= MIN_SECRET]
+    configure_logging(level, app.cytobot_log_format, secrets, log_sql=app.cytobot_log_sql)
+    weak = weak_secrets(named)
+    if weak:
+        names = ["the password in CYTOBOT_DATABASE_URL" if n == "CYTOBOT_DATABASE_URL" else n for n in weak]
+        logging.getLogger("cytobot.settings").warning(
+            "%s %s shorter than %d characters: choose a longer, random one", ", ".join(names),
+            "is" if len(names) == 1 else "are", MIN_SECRET)
 
 
 def pack_refused(directory: Path, exc: PackError) -> None:
@@ -111,39 +131,48 @@ def cmd_content_check(app: Settings, directory: str | None) -> int:
     return 0
 
 
+class AskUsage(ValueError):
+    """`cytobot ask` options it cannot read (an unknown --format); the message says what to type."""
+
+
+def _format_value(value: str | None) -> str:
+    formats = ", ".join(FORMATS)
+    if value is None or value == "":
+        raise AskUsage(f"--format needs a value: one of {formats} (e.g. cytobot ask compare severity --format json)")
+    if value not in FORMATS:
+        raise AskUsage(f"unknown format {value[:40]!r}: use one of {formats} "
+                       "(or put -- before the line to ask about the words themselves)")
+    return value
+
+
 def parse_ask(args: Sequence[str]) -> tuple[str, str] | None:
     """(line, format) from the words after `cytobot ask`, or None for a lone --help/-h.
 
-    Never an error: the words are the line (no quotes needed, "-x" is a word of it);
-    `--format F` / `--format=F` count only first or last, with F one of FORMATS; `--` ends options."""
+    The words are the line (no quotes needed, "-x" is a word of it); `--format F` /
+    `--format=F` count only first or last, and `--` ends options. An unknown or missing F
+    raises AskUsage (it is never read as part of the question)."""
     words = list(args)
     if words in (["-h"], ["--help"]):
         return None
     fmt = "text"
-
-    def option(at: int) -> tuple[str, int] | None:
-        word = words[at] if -len(words) <= at < len(words) else ""
-        if word.startswith("--format="):
-            value = word.split("=", 1)[1]
-            return (value, 1) if value in FORMATS else None
-        if word == "--format" and at + 1 < len(words) and words[at + 1] in FORMATS:
-            return words[at + 1], 2
-        return None
-
     ended = False
     while words:
         if words[0] == "--":
             words, ended = words[1:], True
             break
-        found = option(0)
-        if found is None:
+        if words[0].startswith("--format="):
+            fmt, words = _format_value(words[0].split("=", 1)[1]), words[1:]
+        elif words[0] == "--format":
+            fmt, words = _format_value(words[1] if len(words) > 1 else None), words[2:]
+        else:
             break
-        fmt, words = found[0], words[found[1]:]
-    if not ended:
-        if len(words) >= 2 and words[-2] == "--format" and words[-1] in FORMATS:
-            fmt, words = words[-1], words[:-2]
-        elif words and words[-1].startswith("--format=") and words[-1].split("=", 1)[1] in FORMATS:
-            fmt, words = words[-1].split("=", 1)[1], words[:-1]
+    if not ended and words:
+        if words[-1].startswith("--format="):
+            fmt, words = _format_value(words[-1].split("=", 1)[1]), words[:-1]
+        elif len(words) >= 2 and words[-2] == "--format":
+            fmt, words = _format_value(words[-1]), words[:-2]
+        elif words[-1] == "--format":
+            _format_value(None)
     return " ".join(words), fmt
 
 
@@ -232,12 +261,16 @@ def _platform(name: str, module: str):
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "ask":
-        parsed = parse_ask(argv[1:])
+        try:
+            parsed = parse_ask(argv[1:])
+        except AskUsage as exc:
+            print(f"cytobot ask: {exc}", file=sys.stderr)
+            return 2
         try:
             if parsed is None:
                 print(ASK_USAGE)
                 return 0
-            app = load_config()
+            app = load_config(uses=LOCAL_SETTINGS)
             if app is None:
                 return EX_CONFIG
             setup_logging(app, quiet=True)
@@ -250,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # then reads the settings and sets up logging with its --log-level.
         return _platform(argv[0], "cli").main(argv[1:])
     args = _parser().parse_args(argv)
-    app = load_config()
+    app = load_config(uses=None if args.command in ("run", "db") else LOCAL_SETTINGS)
     if app is None:
         return EX_CONFIG
     setup_logging(app, quiet=args.command != "run")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from adapters.http import HttpServer, application
 from adapters.observe import Metrics
-from adapters.reload import ContentReloader, build_catalog, loading_beside_the_loop, settle
+from adapters.reload import ContentReloader, load_for_serving, loading_beside_the_loop, settle
 from adapters.run import Component, Runner
 from adapters.settings import EX_CONFIG, ConfigError, Settings
 from bot.cache import cache_dir_from
@@ -41,8 +41,9 @@ async def serve(app: Settings, *, slack: SlackSettings | None = None, discord: D
                 http: tuple[str, int] | None = None, prog: str = "cytobot run") -> int:
     """Run the given platforms until SIGTERM; returns the exit code."""
     try:
-        with loading_beside_the_loop():
-            catalog = await asyncio.to_thread(build_catalog, app.content_dir, cache_dir_from(app.cytobot_cache_dir))
+        with loading_beside_the_loop():  # the reloader's baseline is what this read (no gap before it watches)
+            catalog, baseline, _ = await asyncio.to_thread(load_for_serving, app.content_dir,
+                                                           cache_dir_from(app.cytobot_cache_dir))
     except PackError as exc:
         from adapters.cli import pack_refused
 
@@ -88,7 +89,7 @@ async def serve(app: Settings, *, slack: SlackSettings | None = None, discord: D
     if not engines:
         engine_for(app.cytobot_slack_command)
     reloader = ContentReloader(list(engines.values()), app.content_dir, poll_seconds=app.cytobot_content_poll_seconds,
-                               metrics=metrics, cache_dir=cache_dir_from(app.cytobot_cache_dir))
+                               metrics=metrics, cache_dir=cache_dir_from(app.cytobot_cache_dir), baseline=baseline)
     from adapters.daily_component import DailyComponent, platform_posters
 
     # Last in the list: it starts after the platforms, drains first (no new claims) and closes

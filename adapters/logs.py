@@ -1,11 +1,19 @@
 """Logging for every `cytobot` command: text or JSON lines on stderr, configured once.
 
-Three rules, because logs are read by people and shipped to systems nobody here controls:
+The rules, because logs are read by people and shipped to systems nobody here controls:
 - Libraries never log at DEBUG, whatever `CYTOBOT_LOG_LEVEL` says: slack_sdk, bolt's Socket
   Mode client and discord.py print whole request and response bodies (what users typed, the
   cards we sent) at DEBUG, and bolt prints request bodies at INFO too, so it logs warnings
   only. `CYTOBOT_LOG_LEVEL=DEBUG` is for cytobot's own loggers.
-- Every secret the settings hold is blanked from every line, in case a library prints one.
+- No library logs SQL: SQLAlchemy at INFO echoes every statement (channel, workspace and user
+  ids, event keys) and aiosqlite at DEBUG every operation with its parameters, so both, and
+  Alembic's start-up chatter, log warnings only. `CYTOBOT_LOG_SQL=1` turns the statement echo
+  (with parameters) back on, for debugging a database only.
+- Secrets are blanked where they occur as secrets: the password of a URL, an Authorization
+  header's credentials, Slack tokens (xoxb-, xapp-...), and each secret the settings hold
+  (bot tokens, the signing secret) as a whole token, never as part of another word: a
+  database password `cytobot` blanks `postgresql://u:cytobot@db`, not "cytobot run". A secret
+  shorter than 8 characters is a configuration warning (`weak_secrets`).
 - Control characters are escaped in text lines, so nothing logged can move the cursor of the
   terminal reading it or forge a second line (tracebacks keep their own newlines).
 """
@@ -28,23 +36,40 @@ REDACTED = "[redacted]"
 # DEBUG, so it starts at WARNING; the others print payloads only at DEBUG.
 LIBRARY_FLOORS = {"slack_bolt": logging.WARNING, "cytobot.slack.bolt": logging.WARNING, "slack_sdk": logging.INFO,
                   "discord": logging.INFO, "aiohttp": logging.INFO, "asyncio": logging.INFO,
-                  "websockets": logging.INFO, "sqlalchemy": logging.INFO, "alembic": logging.INFO,
-                  "urllib3": logging.INFO}
+                  "websockets": logging.INFO, "urllib3": logging.INFO,
+                  # SQL: statements, parameters and migration chatter, unless CYTOBOT_LOG_SQL asks.
+                  "sqlalchemy": logging.WARNING, "alembic": logging.WARNING, "aiosqlite": logging.WARNING,
+                  "asyncpg": logging.WARNING}
+SQL_LOGGER = "sqlalchemy.engine"  # statements and parameters at INFO: on only with CYTOBOT_LOG_SQL
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but \t and \n (tracebacks)
 _MESSAGE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # a message gets no line breaks at all
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
-_MIN_SECRET = 6  # shorter values would blank ordinary words
+MIN_SECRET = 8  # a shorter secret is a configuration warning (and too weak to be one)
+# Secrets by where they stand, whoever holds them: a URL's password (scheme://user:PASSWORD@),
+# an Authorization header's credentials, Slack tokens.
+_SHAPES = (
+    re.compile(r"(?<=[A-Za-z0-9+.-]://)([^\s/@:]*:)[^\s/@]+(?=@)"),
+    re.compile(r"(?i)(?<=authorization)(['\"]?\s*[:=]\s*['\"]?(?:bearer|bot|basic)\s+)[^\s'\",}]+"),
+    re.compile(r"(?i)(?<=password)(['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+"),
+    re.compile(r"(?<![A-Za-z0-9])()xox[abposr]-[A-Za-z0-9-]+"),
+    re.compile(r"(?<![A-Za-z0-9])()xapp-[A-Za-z0-9-]+"),
+)
+_WORD = "A-Za-z0-9"
 
 
 class _Scrub:
     def __init__(self, secrets: Iterable[str]):
-        # Longest first, so a secret containing another is blanked whole.
-        self.secrets = sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True)
+        # Each known secret as a whole token (not inside a longer word), longest first so a
+        # secret containing another is blanked whole.
+        known = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self.known = (re.compile("|".join(rf"(?<![{_WORD}]){re.escape(s)}(?![{_WORD}])" for s in known))
+                      if known else None)
 
     def __call__(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
+        for shape in _SHAPES:
+            text = shape.sub(lambda m: m.group(1) + REDACTED, text)
+        if self.known is not None:
+            text = self.known.sub(REDACTED, text)
         return text
 
 
@@ -106,9 +131,10 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def configure_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = (),
-                      stream: TextIO | None = None) -> logging.Handler:
+                      stream: TextIO | None = None, *, log_sql: bool = False) -> logging.Handler:
     """Install cytobot's handler on the root logger (replacing one installed earlier; handlers
-    others installed, such as pytest's, stay). Returns the handler."""
+    others installed, such as pytest's, stay). Returns the handler. `secrets` are blanked as
+    whole tokens; `log_sql` (CYTOBOT_LOG_SQL) shows SQLAlchemy's statements and parameters."""
     levelno = logging.getLevelName(level.upper())
     if not isinstance(levelno, int):
         raise ValueError(f"unknown log level {level!r}")
@@ -124,4 +150,10 @@ def configure_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[
     root.setLevel(levelno)
     for name, floor in LIBRARY_FLOORS.items():
         logging.getLogger(name).setLevel(max(levelno, floor))
+    logging.getLogger(SQL_LOGGER).setLevel(logging.INFO if log_sql else logging.NOTSET)
     return handler
+
+
+def weak_secrets(named: dict[str, str]) -> list[str]:
+    """The names of the secrets shorter than MIN_SECRET characters, for a start-up warning."""
+    return sorted(name for name, value in named.items() if value and len(value) < MIN_SECRET)

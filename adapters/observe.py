@@ -10,14 +10,17 @@ Each `Metrics` has its own registry (tests build several in one process); `/metr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import generate_latest
 
 from bot import __version__
-from bot.observe import CommandEvent, Observer, PostEvent
+from bot.observe import CommandEvent, Observer, Outcome, PostEvent
 
 CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
 # A lookup takes well under a millisecond; a search on a big pack or a storage command, more.
@@ -26,7 +29,38 @@ COMMAND_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 LAG_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 900, 1800, 3600, 7200, 21600)
 REJECT_REASONS = ("bad_signature", "malformed", "too_large", "unsupported", "not_found")
 
+UNDELIVERED = "undelivered"  # the outcome of a request answered but whose reply never reached the user
 prometheus_client.disable_created_metrics()  # the *_created series only double the output
+
+
+@dataclass
+class Delivery:
+    """The requests answered inside `counted_on_delivery()`, counted when it ends: with their
+    own outcome, or `undelivered` if `failed()` was called (the platform refused the reply)."""
+
+    held: list[tuple[Metrics, CommandEvent]] = field(default_factory=list)
+    undelivered: bool = False
+
+    def failed(self) -> None:
+        self.undelivered = True
+
+
+_DELIVERY: ContextVar[Delivery | None] = ContextVar("cytobot_delivery", default=None)
+
+
+@contextlib.contextmanager
+def counted_on_delivery() -> Iterator[Delivery]:
+    """Around an adapter's answer-and-send: the command is counted once it is known whether
+    the reply got through, so a reply the platform refused is never counted `ok`."""
+    delivery = Delivery()
+    token = _DELIVERY.set(delivery)
+    try:
+        yield delivery
+    finally:
+        _DELIVERY.reset(token)
+        for metrics, event in delivery.held:
+            failed = delivery.undelivered and event.outcome is not Outcome.ERROR
+            metrics.count(event, UNDELIVERED if failed else event.outcome.value)
 
 
 class Metrics(Observer):
@@ -35,7 +69,8 @@ class Metrics(Observer):
         prometheus_client.ProcessCollector(registry=r)  # process_resident_memory_bytes, open fds, CPU
         prometheus_client.PlatformCollector(registry=r)
         Info("cytobot_build", "The running cytobot version", registry=r).info({"version": __version__})
-        self.commands = Counter("cytobot_commands", "Requests answered, by command, platform and outcome",
+        self.commands = Counter("cytobot_commands", "Requests answered, by command, platform and outcome "
+                                "(ok, user_error, error, or undelivered: the platform refused the reply)",
                                 ["command", "platform", "outcome"], registry=r)
         self.command_seconds = Histogram("cytobot_command_duration_seconds", "Time the engine took to answer a request",
                                          ["command", "platform"], buckets=COMMAND_BUCKETS, registry=r)
@@ -57,7 +92,14 @@ class Metrics(Observer):
 
     # --- Observer -----------------------------------------------------------------------
     def command(self, event: CommandEvent) -> None:
-        self.commands.labels(event.command, event.platform, event.outcome.value).inc()
+        delivery = _DELIVERY.get()
+        if delivery is not None:  # counted once the reply is sent (or not)
+            delivery.held.append((self, event))
+            return
+        self.count(event, event.outcome.value)
+
+    def count(self, event: CommandEvent, outcome: str) -> None:
+        self.commands.labels(event.command, event.platform, outcome).inc()
         self.command_seconds.labels(event.command, event.platform).observe(event.seconds)
 
     def daily_post(self, event: PostEvent) -> None:

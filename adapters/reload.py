@@ -11,6 +11,14 @@ The pack is read, validated and indexed (search index included) in a worker thre
 event loop keeps answering; the engines then switch to it in one assignment each. A broken
 edit logs every problem and changes nothing: the bot keeps serving the pack it had. Reloads
 never overlap: a trigger during a reload runs one more reload after it.
+
+A content directory that is a symlink is followed as configured at every look and every
+reload, never resolved once at start: `ln -sfn packs/v2 current` (the usual atomic deploy of
+a new pack) is seen as a change and loaded, and SIGHUP reads the link's target of the moment.
+Each reload reads one target throughout (the link is resolved once per reload) and logs it.
+The watcher's baseline is the fingerprint taken just before the served pack was read
+(`load_for_serving`), so an edit made while it loaded, or between loading and the watcher's
+start, is loaded at the next look.
 """
 
 from __future__ import annotations
@@ -47,10 +55,24 @@ def build_catalog(directory: Path, cache_dir: Path | None | str = "env") -> Cata
     return catalog
 
 
+def load_for_serving(directory: Path, cache_dir: Path | None | str = "env") -> tuple[Catalog, Fingerprint, Path]:
+    """The pack to serve at start, the fingerprint of what was read (the watcher's baseline:
+    taken before reading, so an edit during the load is a change) and the directory read."""
+    real = directory.resolve()
+    seen = fingerprint(directory)
+    return build_catalog(real, cache_dir), seen, real
+
+
 def fingerprint(directory: Path) -> Fingerprint:
-    """Name, size, modification time and inode of every YAML file (the files the loader reads),
-    following symlinks: any save, copy or symlink swap changes it."""
-    entries = []
+    """The directory the path leads to now, then name, size, modification time and inode of
+    every YAML file (the files the loader reads), following symlinks: any save, copy or
+    symlink swap changes it."""
+    try:
+        if not directory.is_dir():
+            return ()
+        entries = [(str(directory.resolve()), -1, -1, -1)]
+    except OSError:
+        return ()
     try:
         for path in directory.rglob("*"):
             if path.suffix in (".yaml", ".yml"):
@@ -93,23 +115,31 @@ def settle() -> None:
     gc.freeze()
 
 
+def _where(configured: Path, real: Path) -> str:
+    """The directory a reload read, and the link it was reached through if it is one."""
+    return str(real) if real == configured else f"{real} (through {configured})"
+
+
 class ContentReloader(Component):
     name = "content"
 
     def __init__(self, engines: Sequence[Engine], directory: Path, *, poll_seconds: float, metrics: Metrics | None = None,
-                 cache_dir: Path | None | str = "env"):
+                 cache_dir: Path | None | str = "env", baseline: Fingerprint | None = None):
+        """`directory` as configured (a symlink stays one); `baseline`: the fingerprint of the
+        files the served pack was read from (`load_for_serving`); None takes it at start."""
         self.engines = list(engines)
         self.directory = directory
         self.cache_dir = cache_dir
         self.poll_seconds = poll_seconds
         self.metrics = metrics
+        self._baseline = baseline
         self._loaded: Fingerprint = ()
         self._running: asyncio.Task[None] | None = None
         self._again = False
         self.reloads = 0  # finished reload attempts, good or bad (tests wait on it)
 
     async def start(self) -> None:
-        self._loaded = await asyncio.to_thread(fingerprint, self.directory)
+        self._loaded = self._baseline if self._baseline is not None else await asyncio.to_thread(fingerprint, self.directory)
         info = self.engines[0].catalog.info
         if self.metrics is not None:
             self.metrics.content(info.id, info.name, info.version)
@@ -150,19 +180,22 @@ class ContentReloader(Component):
         started = time.perf_counter()
         seen = await asyncio.to_thread(fingerprint, self.directory)
         old = self.engines[0].catalog.info
+        real = self.directory
         try:
+            real = await asyncio.to_thread(self.directory.resolve)  # the link's target now, for the whole load
             with loading_beside_the_loop():
-                catalog = await asyncio.to_thread(build_catalog, self.directory, self.cache_dir)
+                catalog = await asyncio.to_thread(build_catalog, real, self.cache_dir)
         except PackError as exc:
             log.error("content reload (%s) refused: %d problem(s) in %s; still serving %s v%s",
-                      reason, len(exc.problems), self.directory, old.name, old.version)
+                      reason, len(exc.problems), _where(self.directory, real), old.name, old.version)
             for problem in exc.problems:
                 log.error("  %s", problem)
             if self.metrics is not None:
                 self.metrics.content(old.id, old.name, old.version, reloaded=False)
             return False
         except Exception:
-            log.exception("content reload (%s) failed; still serving %s v%s", reason, old.name, old.version)
+            log.exception("content reload (%s) of %s failed; still serving %s v%s", reason, _where(self.directory, real),
+                          old.name, old.version)
             if self.metrics is not None:
                 self.metrics.content(old.id, old.name, old.version, reloaded=False)
             return False
@@ -176,8 +209,8 @@ class ContentReloader(Component):
         info = catalog.info
         if self.metrics is not None:
             self.metrics.content(info.id, info.name, info.version, reloaded=True)
-        log.info("content reloaded (%s): %s v%s, %d topics, in %.2f s", reason, info.name, info.version,
-                 len(catalog.topics), time.perf_counter() - started)
+        log.info("content reloaded (%s) from %s: %s v%s, %d topics, in %.2f s", reason, _where(self.directory, real),
+                 info.name, info.version, len(catalog.topics), time.perf_counter() - started)
         return True
 
     async def _watch(self) -> None:

@@ -12,6 +12,7 @@ Field names are the variable names in lower case.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -102,6 +103,8 @@ class Settings(BaseSettings):
         8.0, ge=0, le=600, description="after SIGTERM, how long in-flight answers and posts may take to finish")
     cytobot_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field("INFO", description="log level")
     cytobot_log_format: Literal["text", "json"] = Field("text", description="`text` lines or one JSON object per line")
+    cytobot_log_sql: bool = Field(
+        False, description="log every SQL statement with its parameters (user and channel ids): debugging only")
     cytobot_history_file: str | None = Field(
         None, description="console history file (default ~/.local/state/cytobot/history); set and empty: no history on disk")
     cytobot_cache_dir: str | None = Field(
@@ -251,8 +254,10 @@ class Settings(BaseSettings):
     # --- derived ----------------------------------------------------------------------------
     @property
     def content_dir(self) -> Path:
+        """The pack directory, absolute but with symlinks kept: a reload follows the link as it
+        is then (`ln -sfn` to deploy a new pack), so it is not resolved here once for all."""
         path = self.cytobot_content_dir
-        return path.expanduser().resolve() if path is not None else bundled_content_dir()
+        return Path(os.path.abspath(path.expanduser())) if path is not None else bundled_content_dir()
 
     @property
     def slack_configured(self) -> bool:
@@ -274,6 +279,17 @@ class Settings(BaseSettings):
         password = _url_password(self.cytobot_database_url.get_secret_value())
         return [v for v in (*values, password) if v]
 
+    def named_secrets(self) -> dict[str, str]:
+        """Each secret that is set, by variable (the database URL's password as
+        CYTOBOT_DATABASE_URL), for the log filter and the warning about short ones."""
+        named = {name.upper(): s.get_secret_value() for name, s in (
+            ("slack_bot_token", self.slack_bot_token), ("slack_app_token", self.slack_app_token),
+            ("slack_signing_secret", self.slack_signing_secret), ("discord_token", self.discord_token)) if s is not None}
+        password = _url_password(self.cytobot_database_url.get_secret_value())
+        if password:
+            named["CYTOBOT_DATABASE_URL"] = password
+        return named
+
     @classmethod
     def variables(cls) -> list[str]:
         """The variable names, in the order of the class."""
@@ -286,10 +302,14 @@ def _url_password(url: str) -> str:
     return userinfo.partition(":")[2]
 
 
-def load_settings(env_file: str | None = None) -> Settings:
-    """The settings from the environment and `.env`; raises SettingsError naming each wrong variable."""
+def load_settings(env_file: str | None = None, *, uses: frozenset[str] | None = None) -> Settings:
+    """The settings from the environment and `.env`; raises SettingsError naming each wrong variable.
+    `uses` (field names): read only these; every other field keeps its default, so a command is
+    not refused for a wrong value it never reads."""
+    unused = {} if uses is None else {
+        name: field.get_default(call_default_factory=True) for name, field in Settings.model_fields.items() if name not in uses}
     try:
-        return Settings(_env_file=env_file if env_file is not None else ENV_FILE)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file if env_file is not None else ENV_FILE, **unused)  # type: ignore[call-arg]
     except ValidationError as exc:
         raise SettingsError([_problem(err) for err in exc.errors()]) from None
 

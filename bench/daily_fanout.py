@@ -38,6 +38,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
+from bench.progress import Progress
 from bot.daily.delivery import Poster, RetryAfter
 from bot.reply import Reply
 
@@ -163,7 +164,10 @@ async def pace(poster: Poster, channels: Sequence[str], reply: Reply, deadline: 
             done.set()
 
     next_start = loop.time()
+    progress = Progress(poster.platform, len(channels), unit="posted")
+    progress.update(0)
     while not done.is_set() and loop.time() < deadline:
+        progress.update(len(channels) - remaining)
         try:
             channel = await asyncio.wait_for(due.get(), timeout=0.5)
         except asyncio.TimeoutError:
@@ -177,6 +181,7 @@ async def pace(poster: Poster, channels: Sequence[str], reply: Reply, deadline: 
         task.add_done_callback(tasks.discard)
     if tasks:
         await asyncio.gather(*tasks)
+    progress.update(len(channels) - remaining, force=True)
     return outcomes
 
 
@@ -211,7 +216,9 @@ async def run_scheduler(platform: str, poster: Poster, channels: Sequence[str], 
     try:
         due = (clock.now() + timedelta(minutes=2)).replace(second=0, microsecond=0)
         seeding = time.perf_counter()
+        seeded = Progress(f"{platform}: seeding", len(channels), unit="subscriptions")
         for i, channel in enumerate(channels):
+            seeded.update(i)
             await facts.store.subscribe(platform=platform, workspace="bench", channel=channel, at=due.time(), zone="UTC",
                                         by="bench", now=clock.now(), seed=i)
         timings["seeding"] = time.perf_counter() - seeding
@@ -220,9 +227,11 @@ async def run_scheduler(platform: str, poster: Poster, channels: Sequence[str], 
         await facts.start()
         loop = asyncio.get_running_loop()
         counts: dict[str, int] = {}
+        progress = Progress(platform, len(channels), unit="posts with an outcome")
         while loop.time() < deadline:
             counts = await facts.store.counts()
             finished = sum(v for k, v in counts.items() if k.startswith("deliveries.") and k != "deliveries.claimed")
+            progress.update(finished, force=finished >= len(channels))
             if finished >= len(channels):
                 break
             await asyncio.sleep(0.5)

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import os
 import resource
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -23,6 +24,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import insert
 
+from bench.progress import Progress
 from bot.daily.delivery import PostOutcome, RetryAfter, Sent
 from bot.daily.scheduler import Scheduler, SchedulerSettings
 from bot.daily.service import fact_composer
@@ -84,6 +86,7 @@ async def seed(url: str, n: int) -> None:
 
 
 async def run(label: str, url: str, n: int, limit: float) -> None:
+    print(f"  [{label}] seeding {n:,} subscriptions...", file=sys.stderr, flush=True)
     await seed(url, n)
     store = await Store.open(url)
     engine = Engine.from_env()
@@ -91,9 +94,13 @@ async def run(label: str, url: str, n: int, limit: float) -> None:
     scheduler = Scheduler(store, {"bench": poster}, fact_composer(lambda: engine), lambda: engine.catalog.facts.keys(),
                           settings=SchedulerSettings(poll=1.0))
     started = time.monotonic()
+    progress = Progress(label, n, unit="posted")
+    progress.update(0)
     await scheduler.start()
     while len(poster.posted) < n and time.monotonic() - started < n / limit * 3 + 60:
         await asyncio.sleep(0.2)
+        progress.update(len(poster.posted))
+    progress.update(len(poster.posted), force=True)
     await scheduler.stop()
     counts = await store.counts()
     await store.close()

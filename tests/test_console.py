@@ -98,3 +98,29 @@ def test_console_in_a_pseudo_terminal_keeps_history(tmp_path: Path) -> None:
         output = console.output
     assert "not medical advice" in flat(output.decode(errors="replace"))
     assert history.read_text().splitlines()[-2:] == ["/crs compare severity", "fact today"]
+
+
+def test_ctrl_c_in_the_console_discards_the_line_and_prompts_again(tmp_path: Path) -> None:
+    """As in bash or the Python REPL: Ctrl-C (a SIGINT from the terminal) drops what was typed
+    and shows a fresh prompt; the console stays, answers the next line, and Ctrl-D leaves."""
+    history = tmp_path / "history"
+    env = {**os.environ, "CYTOBOT_HISTORY_FILE": str(history), "COLUMNS": "100", "TERM": "dumb"}
+    env.pop("CYTOBOT_CONTENT_DIR", None)
+    with PtyConsole(env, controlling=True) as console:
+        console.expect(b"crs> ", 1)
+        console.keys(b"topic zebrafish-half-typed")
+        console.expect(b"zebrafish-half-typed")
+        console.keys(b"\x03")
+        console.expect(b"crs> ", 2)
+        assert console.proc.poll() is None  # still running
+        console.keys(b"quit")  # would leave if Enter were pressed; the echo says readline has it
+        console.expect(b"crs> quit")
+        console.keys(b"\x03")
+        console.expect(b"crs> ", 3)
+        console.type("about")
+        console.expect(b"Bot version")
+        console.expect(b"crs> ", 4)
+        assert console.leave() == 0
+        output = console.output.decode(errors="replace")
+    assert "No topic matches" not in output and "Traceback" not in output
+    assert history.read_text().splitlines() == ["about"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from adapters.cli import parse_ask
+from adapters.cli import AskUsage, parse_ask
 from adapters.console.history import MAX_LINES, history_file, make_private
 from adapters.console.render import render_reply
 from bot.engine import Engine
@@ -53,7 +53,6 @@ def test_ask_without_quotes_prints_plain_lines_one_table_row_each() -> None:
         (["--format=discord", "topic", "il6"], "topic il6", "discord"),
         (["-crs", "fact"], "-crs fact", "text"),
         (["--", "--format", "json"], "--format json", "text"),
-        (["--format", "yaml"], "--format yaml", "text"),
         (["what", "is", "-x", "--verbose?"], "what is -x --verbose?", "text"),
         ([], "", "text"),
     ],
@@ -63,7 +62,30 @@ def test_ask_reads_every_word_as_part_of_the_line(args: list[str], line: str, fm
     assert parse_ask(["--help"]) is None and parse_ask(["-h"]) is None
 
 
-@pytest.mark.parametrize("args", [["-crs", "fact"], ["--nonsense", "-h"], ["--", "--format"]])
+@pytest.mark.parametrize("args", [["--format", "yaml", "compare"], ["compare", "--format", "yaml"],
+                                  ["compare", "--format=yml"], ["--format"], ["compare", "--format"]])
+def test_ask_refuses_an_unknown_format_listing_the_formats(args: list[str]) -> None:
+    with pytest.raises(AskUsage):
+        parse_ask(args)
+    result = run("ask", *args)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "one of text, json, slack, discord" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ask_and_content_check_ignore_a_bad_setting_they_do_not_read() -> None:
+    """CYTOBOT_HTTP_PORT=bad concerns `cytobot run` alone; a bad setting ask reads still stops it."""
+    bad_port = {"CYTOBOT_HTTP_PORT": "bad", "SLACK_APP_TOKEN": "not-a-token"}
+    answer = run("ask", "about", env=bad_port)
+    assert answer.returncode == 0 and "About cytobot" in answer.stdout, answer.stderr
+    assert answer.stderr == ""
+    assert run("content", "check", env=bad_port).returncode == 0
+    served = run("run", env=bad_port)
+    assert served.returncode == 78 and "CYTOBOT_HTTP_PORT must be a whole number" in served.stderr
+    wrong_level = run("ask", "about", env={"CYTOBOT_LOG_LEVEL": "loud"})
+    assert wrong_level.returncode == 78 and "CYTOBOT_LOG_LEVEL" in wrong_level.stderr
+
+
+@pytest.mark.parametrize("args", [["-crs", "fact"], ["--nonsense", "-h"], ["--", "--format"], ["--", "compare", "--format", "yaml"]])
 def test_ask_exits_zero_for_lines_that_look_like_options(args: list[str]) -> None:
     result = run("ask", *args)
     assert result.returncode == 0, result.stderr

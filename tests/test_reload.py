@@ -149,3 +149,43 @@ async def test_commands_are_answered_while_a_big_pack_loads(tmp_path: Path) -> N
     assert await reload
     assert answered > 0  # the loop was never blocked for the whole load
     assert not engine.execute("topic t321").is_error
+
+
+async def test_an_edit_made_while_the_served_pack_loads_is_not_missed(pack: Path) -> None:
+    """The watcher's baseline is what the served pack was read from: an edit after that read
+    (here, before the watcher even starts, as between "serving" and its first look) is loaded."""
+    from adapters.reload import load_for_serving
+
+    catalog, baseline, real = load_for_serving(pack, cache_dir=None)
+    assert real == pack.resolve() and catalog.info.version == "0.1"
+    engine = Engine(catalog)
+    bump(pack, "0.4.1")  # the edit lands in the gap
+    reloader = ContentReloader([engine], pack, poll_seconds=0.02, baseline=baseline)
+    await reloader.start()
+    try:
+        for _ in range(500):
+            if engine.catalog.info.version == "0.4.1":
+                break
+            await asyncio.sleep(0.01)
+        assert engine.catalog.info.version == "0.4.1"
+    finally:
+        reloader.task.cancel()
+        await reloader.close()
+
+
+async def test_a_reload_reads_the_symlinks_target_of_the_moment_and_says_which(tmp_path: Path, caplog) -> None:
+    a, b, live = tmp_path / "a", tmp_path / "b", tmp_path / "live"
+    shutil.copytree(MINI_PACK, a)
+    shutil.copytree(MINI_PACK, b)
+    bump(b, "0.9")
+    live.symlink_to(a)
+    engine = Engine.load(live)
+    reloader = ContentReloader([engine], live, poll_seconds=0, cache_dir=None)
+    await reloader.start()
+    swap = tmp_path / "live.new"
+    swap.symlink_to(b)
+    swap.replace(live)  # what `ln -sfn b live` does: an atomic rename over the link
+    with caplog.at_level(logging.INFO, logger="cytobot.content"):
+        assert await reloader.reload("SIGHUP")
+    assert engine.catalog.info.version == "0.9"
+    assert f"from {b} (through {live})" in caplog.text

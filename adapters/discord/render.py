@@ -7,6 +7,12 @@ a visible "…": a reply is never rejected by Discord for being too long.
 `render(reply)` builds the discord.py objects the bot sends; `render_message(reply)` turns the
 same objects into the payload with discord.py's own payload builder, so what
 `cytobot ask --format discord` prints is exactly what the bot sends.
+
+What users typed reaches a reply inside “…” (the core's echoes), in a search's title and in the
+notice. There, and wherever masked-link syntax `[text](url)` appears, markdown is escaped
+(`discord.utils.escape_markdown`) and a URL's scheme is broken with a zero-width space
+(`http:\u200b//…`, shown the same, never linked); mentions are escaped everywhere
+(`escape_mentions`; no reply pings anyway). The pack's own text and source links stay as written.
 """
 
 from __future__ import annotations
@@ -94,9 +100,32 @@ def shared_by_line(display_name: str) -> str:
 
 
 def plain_line(text: str) -> str:
-    """Text that may echo user input, as inert plain text: no markdown, no mention syntax."""
-    text = discord.utils.escape_markdown(text)
+    """Text that may echo user input, as inert plain text: no markdown, no mention syntax, no link."""
+    text = discord.utils.escape_markdown(unlinked(text))
     return re.sub(r"[<@>]", lambda m: {"<": "‹", ">": "›", "@": "@\u200b"}[m.group()], text)
+
+
+_SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,30}):(?=/)")
+_ECHO = re.compile(r"“[^”]*”")  # bot.commands.base.Context.quote: user input echoed
+_MASKED = re.compile(r"\[[^\]\n]*\]\([^)\n]*\)?")
+
+
+def unlinked(text: str) -> str:
+    """Every URL in `text` with its scheme broken (`http:\u200b//x`): Discord links none of them."""
+    return _SCHEME.sub(lambda m: m.group(1) + ":\u200b", text)
+
+
+def inert(text: str, *, title: bool = False) -> str:
+    """Reply text made safe for Discord: what a user may have typed (an echo in “…”, masked-link
+    syntax; all of a title, where a search repeats its query) has its markdown escaped and no
+    link; mentions are escaped everywhere. The pack's own text is left as written."""
+    if title:
+        return discord.utils.escape_mentions(_echo(text))
+    return discord.utils.escape_mentions(_MASKED.sub(lambda m: _echo(m.group()), _ECHO.sub(lambda m: _echo(m.group()), text)))
+
+
+def _echo(text: str) -> str:
+    return discord.utils.escape_markdown(unlinked(text))
 
 
 # --- the card layout --------------------------------------------------------------------------
@@ -120,10 +149,10 @@ def _footer_text(footer_disclaimer: str, sources: tuple[SourceRef, ...]) -> str:
 
 
 def _field_parts(field: Field) -> list[_Part]:
-    name = shorten(field.name, FIELD_NAME_MAX) or BLANK
-    chunks = split_text(field.value, FIELD_VALUE_MAX) or [BLANK]
+    name = shorten(inert(field.name, title=True), FIELD_NAME_MAX) or BLANK
+    chunks = split_text(inert(field.value), FIELD_VALUE_MAX) or [BLANK]
     parts = [_Part(name, chunks[0], field.inline)]
-    more = shorten(f"{field.name} (continued)", FIELD_NAME_MAX)
+    more = shorten(f"{inert(field.name, title=True)} (continued)", FIELD_NAME_MAX)
     parts += [_Part(more, chunk, field.inline) for chunk in chunks[1:]]
     return parts
 
@@ -135,8 +164,8 @@ def _table_rows(table: Table) -> list[list[_Part]]:
     for row in table.rows:
         line = []
         for i, cell in enumerate(row[:EMBED_FIELDS_MAX]):
-            header = table.headers[i] if i < width else BLANK
-            value = f"**{cell}**" if i == 0 and width > 1 else cell
+            header = inert(table.headers[i], title=True) if i < width else BLANK
+            value = f"**{inert(cell)}**" if i == 0 and width > 1 else inert(cell)
             line.append(_Part(shorten(header, FIELD_NAME_MAX) or BLANK, shorten(value, FIELD_VALUE_MAX) or BLANK, True))
         rows.append(line)
     return rows
@@ -144,7 +173,7 @@ def _table_rows(table: Table) -> list[list[_Part]]:
 
 def _card_parts(card: Card) -> tuple[str, list[list[_Part]]]:
     """The description and the fields of a card, in groups that must share one embed (a table row)."""
-    description = "\n\n".join(p for p in (f"*{card.subtitle}*" if card.subtitle else "", card.body) if p)
+    description = "\n\n".join(p for p in (f"*{inert(card.subtitle)}*" if card.subtitle else "", inert(card.body)) if p)
     groups: list[list[_Part]] = []
     if card.table is not None:
         groups += _table_rows(card.table)
@@ -167,7 +196,7 @@ class _Packer:
         """Add one card; `reserved_*` is what the cards after it need at the very least."""
         colour = COLOURS.get(card.kind, COLOURS[CardKind.TOPIC])
         footer = _footer_text(card.footer.disclaimer, card.footer.sources)
-        title = shorten(card.title, EMBED_TITLE_MAX) or BLANK
+        title = shorten(inert(card.title, title=True), EMBED_TITLE_MAX) or BLANK
         # Title and footer are never dropped: take them off the budget first.
         reserved_chars += len(footer)
         self.used += len(title)
@@ -248,7 +277,8 @@ def _mark_cut(embed: discord.Embed) -> None:
 
 
 def _min_cost(card: Card) -> int:
-    return len(shorten(card.title, EMBED_TITLE_MAX) or BLANK) + len(_footer_text(card.footer.disclaimer, card.footer.sources))
+    return len(shorten(inert(card.title, title=True), EMBED_TITLE_MAX) or BLANK) + len(
+        _footer_text(card.footer.disclaimer, card.footer.sources))
 
 
 def render_embeds(cards: tuple[Card, ...]) -> list[discord.Embed]:

@@ -5,10 +5,16 @@ One slash command (the core grammar after it), one button ("Share in channel"), 
 catch everything after the ack, so a failure reaches the user as a friendly private message
 instead of Slack's "dispatch_failed". Nothing is kept between requests: any replica can
 serve any request, including a click on a button another replica rendered.
+
+A reply sent to the `response_url` is checked: Slack answering 429 or 5xx gets one retry (after
+its Retry-After for a 429), and a reply that still does not get through is one warning line
+(the status only: no body, nothing the user typed) and counts as `undelivered` in
+`cytobot_commands_total`, never `ok`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from functools import lru_cache
@@ -21,6 +27,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.inflight import INFLIGHT
+from adapters.observe import counted_on_delivery
 from adapters.slack.caller import Roles, caller_from
 from adapters.slack.http import EVENTS_PATH, HttpServer, QuietRequestVerification, http_application, start_http
 from adapters.slack.events import SeenEvents, register_events
@@ -39,6 +46,8 @@ NOT_POSTABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived", 
 RATE_LIMIT_RETRIES = 2
 SERVER_ERROR_RETRIES = 2
 RENDER_CACHE_SIZE = 512
+RESPOND_RETRY_PAUSE = 1.0  # seconds before the one retry of a response_url that answered 5xx
+RESPOND_RETRY_MAX = 30.0  # the longest Retry-After honoured (a response_url lasts 30 minutes)
 
 
 class EngineLike(Protocol):
@@ -135,30 +144,36 @@ def build_app(
     async def on_command(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
         await ack()
         text = body.get("text") or ""
-        try:
-            reply = await engine.handle(Request.text(text, caller_from(body, client, roles)))
-            public = reply.visibility is Visibility.PUBLIC and not reply.is_error
-            await respond(
-                **render_cached(reply),
-                response_type="in_channel" if public else "ephemeral",
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except Exception:
-            log.exception("slash command failed (%d characters typed)", len(text))
-            await _respond_safely(respond, _friendly_failure(f"{command} {text}".strip()))
+        with counted_on_delivery() as delivery:
+            try:
+                reply = await engine.handle(Request.text(text, caller_from(body, client, roles)))
+                public = reply.visibility is Visibility.PUBLIC and not reply.is_error
+                message = {**render_cached(reply), "response_type": "in_channel" if public else "ephemeral",
+                           "unfurl_links": False, "unfurl_media": False}
+                if not await respond_checked(respond, message, what="slash command"):
+                    delivery.failed()
+            except Exception:
+                delivery.failed()
+                log.exception("slash command failed (%d characters typed)", len(text))
+                await _respond_safely(respond, _friendly_failure(f"{command} {text}".strip()))
 
     @app.action(re.compile(rf"^{re.escape(SHARE_ACTION_ID)}(:\d+)?$"))
     @INFLIGHT.tracked
     async def on_share(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
         await ack()
+        with counted_on_delivery() as delivery:
+            await _share(body, respond, client, delivery)
+
+    async def _share(body: dict[str, Any], respond: Any, client: AsyncWebClient, delivery: Any) -> None:
         action = (body.get("actions") or [{}])[0]
         shared_command = str(action.get("value") or "")
         try:
             caller = caller_from(body, client, roles)
             reply = await engine.handle(Request.text(shared_command, caller, public=True, origin=Origin.BUTTON))
             if reply.is_error:
-                await respond(**render_cached(reply), response_type="ephemeral", replace_original=False)
+                if not await respond_checked(respond, {**render_cached(reply), "response_type": "ephemeral",
+                                                       "replace_original": False}, what="share"):
+                    delivery.failed()
                 return
             message = render_cached(reply, shared_by=_user_name(body))
             try:
@@ -168,11 +183,13 @@ def build_app(
                 if error not in NOT_POSTABLE:
                     raise
                 log.info("share not possible in %s: %s", _channel_id(body), error)
-                await respond(text=_cannot_post(error, shared_command, command), response_type="ephemeral", replace_original=False)
+                await respond_checked(respond, {"text": _cannot_post(error, shared_command, command),
+                                                "response_type": "ephemeral", "replace_original": False}, what="share")
                 return
             # The private copy has served its purpose; removing it avoids sharing twice.
-            await respond(delete_original=True)
+            await respond_checked(respond, {"delete_original": True}, what="share clean-up")
         except Exception:
+            delivery.failed()
             log.exception("share failed")
             await _respond_safely(respond, {**_friendly_failure("Share in channel"), "replace_original": False})
 
@@ -185,10 +202,38 @@ def build_app(
     return app
 
 
+async def respond_checked(respond: Any, message: dict[str, Any], *, what: str) -> bool:
+    """Send `message` through bolt's `respond` (the response_url) and check Slack's answer,
+    which bolt does not: a 429 (after its Retry-After) or a 5xx gets one retry. False, after one
+    warning line naming the status only, if it did not get through."""
+    retried = False
+    while True:
+        response = await respond(**message)
+        status = int(getattr(response, "status_code", 200) or 200)
+        if status < 400:
+            return True
+        if not retried and (status == 429 or status >= 500):
+            retried = True
+            await asyncio.sleep(_retry_after(response) if status == 429 else RESPOND_RETRY_PAUSE)
+            continue
+        log.warning("a %s reply did not reach Slack: the response_url answered HTTP %d%s", what, status,
+                    " again after one retry" if retried else "")
+        return False
+
+
+def _retry_after(response: Any) -> float:
+    headers = getattr(response, "headers", None) or {}
+    value = next((str(v) for k, v in dict(headers).items() if str(k).lower() == "retry-after"), "")
+    try:
+        return min(max(float(value), 0.0), RESPOND_RETRY_MAX)
+    except ValueError:
+        return RESPOND_RETRY_PAUSE
+
+
 async def _respond_safely(respond: Any, message: dict) -> None:
     """Last-resort reply; if even that fails (expired response_url), the log has it."""
     try:
-        await respond(**message, response_type="ephemeral")
+        await respond_checked(respond, {**message, "response_type": "ephemeral"}, what="failure notice")
     except Exception:
         log.exception("could not tell the user about a failure")
 

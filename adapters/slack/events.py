@@ -32,6 +32,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.inflight import INFLIGHT
+from adapters.observe import counted_on_delivery
 from adapters.slack.caller import Roles, caller_from
 from adapters.slack.render import render_message
 from bot.reply import Reply
@@ -105,19 +106,24 @@ def register_events(app: AsyncApp, engine: EngineLike, *, roles: Roles, seen: Se
             return
         posted = False
         try:
-            caller = caller_from(body, client, roles)
-            reply = await engine.handle(Request.text(str(event.get("text") or ""), caller, public=True, origin=origin))
-            message = {**render_message(reply), "unfurl_links": False, "unfurl_media": False}
-            if reply.is_error and not caller.is_direct:
-                # Only the asker needs to see "not covered" or "did you mean": keep the thread clean.
-                await client.chat_postEphemeral(channel=channel, user=caller.user_id, thread_ts=thread_ts, **message)
-            else:
-                await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message)
-            posted = True
-        except SlackApiError as exc:
-            log.warning("could not answer a %s in %s: %s", origin.value, channel, exc.response.get("error"))
-        except Exception:
-            log.exception("answering a %s in %s failed", origin.value, channel)
+            with counted_on_delivery() as delivery:  # counted once we know whether the answer was posted
+                try:
+                    caller = caller_from(body, client, roles)
+                    reply = await engine.handle(Request.text(str(event.get("text") or ""), caller, public=True, origin=origin))
+                    message = {**render_message(reply), "unfurl_links": False, "unfurl_media": False}
+                    if reply.is_error and not caller.is_direct:
+                        # Only the asker needs to see "not covered" or "did you mean": keep the thread clean.
+                        await client.chat_postEphemeral(channel=channel, user=caller.user_id, thread_ts=thread_ts, **message)
+                    else:
+                        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message)
+                    posted = True
+                except SlackApiError as exc:
+                    log.warning("could not answer a %s in %s: %s", origin.value, channel, exc.response.get("error"))
+                except Exception:
+                    log.exception("answering a %s in %s failed", origin.value, channel)
+                finally:
+                    if not posted:
+                        delivery.failed()
         finally:
             if not posted:
                 await seen.forget(key)  # nothing reached the user: let Slack's retry try again

@@ -5,10 +5,18 @@ the size is capped (refused from Content-Length when possible), the charset must
 timestamp a number within five minutes and the signature right, and only then is the body
 parsed. A refusal answers 4xx and logs one line with a reason and a size: never the body, never
 a header value. Requests aiohttp cannot even parse are one line too (`http_server_logger`).
+
+A signed request that arrives before the bot is ready (`ready`: the bot token not yet verified
+with `auth.test`, just after start) waits for it up to READY_WAIT seconds, then is acked all the
+same with a polite "starting up, try again": a slash command in its answer, a button click
+through its response_url. An event (mention, DM) is answered 503 instead, so Slack delivers it
+again later (each message is answered once: events.py). A slash command bolt fails on with a
+5xx is acked with a friendly line too, never a bare HTTP 500.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -32,6 +40,12 @@ EVENTS_PATH = "/slack/events"
 # before they are read.
 MAX_BODY_BYTES = 512 * 1024
 SIGNATURE_MAX_AGE = 60 * 5  # seconds, as Slack's verifier allows
+READY_WAIT = 2.0  # seconds a request arriving before auth.test answered waits for it (Slack allows 3)
+STARTING = (":hourglass_flowing_sand: I'm just starting up and can't answer yet. "
+            "Please try again in a few seconds.")
+FAILED = (":warning: Sorry, something went wrong on my side. Please try again in a moment; "
+          "if it keeps happening, let the people who run this bot know.")
+NO_AUTH_NEEDED = frozenset({"url_verification", "ssl_check"})
 
 
 @dataclass
@@ -140,16 +154,60 @@ def http_server_logger() -> logging.Logger:
     return server_log
 
 
+def _kind(body: dict[str, Any]) -> str:
+    if body.get("command"):
+        return "slash command"
+    return str(body.get("type") or "request").replace("_", " ")
+
+
+async def _not_ready(body: dict[str, Any]) -> web.Response:
+    """The answer to a signed request while the bot is not ready: an ack and "try again"."""
+    kind = _kind(body)
+    if body.get("type") == "event_callback":
+        log.info("a Slack event arrived before the bot was ready: answered 503 so Slack sends it again")
+        return web.Response(status=503, text="starting up")
+    log.info("a Slack %s arrived before the bot was ready: acked with \"try again\"", kind)
+    if body.get("command"):
+        return web.json_response({"response_type": "ephemeral", "text": STARTING})
+    url = body.get("response_url")
+    if isinstance(url, str) and url.startswith(("https://", "http://")):
+        _tell_later(url)
+    return web.Response(status=200)
+
+
+_PENDING: set[asyncio.Task[None]] = set()
+
+
+def _tell_later(response_url: str) -> None:
+    """Post "starting up" to a click's response_url after the ack (a signed request: Slack's URL)."""
+    async def post() -> None:
+        from aiohttp import ClientError, ClientSession, ClientTimeout
+
+        try:
+            async with ClientSession(timeout=ClientTimeout(total=5)) as session:
+                async with session.post(response_url, json={"response_type": "ephemeral", "replace_original": False,
+                                                            "text": STARTING}) as resp:
+                    await resp.read()
+        except (ClientError, OSError, TimeoutError) as exc:
+            log.warning("could not tell the user the bot is starting up (%s)", type(exc).__name__)
+
+    task = asyncio.get_running_loop().create_task(post())
+    _PENDING.add(task)
+    task.add_done_callback(_PENDING.discard)
+
+
 def http_application(
     app: AsyncApp,
     signing_secret: str,
     *,
     max_body: int = MAX_BODY_BYTES,
     on_refused: Callable[[str], None] | None = None,
+    ready: asyncio.Event | None = None,
 ) -> web.Application:
     """Slack's requests at POST /slack/events, plus GET /healthz for load balancers.
 
-    `on_refused(reason)` is called once per refused request (e.g. to count it in metrics)."""
+    `on_refused(reason)` is called once per refused request (e.g. to count it in metrics);
+    `ready`, once set, says the bot can answer (before that: "starting up, try again")."""
     verifier = SignatureVerifier(signing_secret)
 
     async def events(request: web.Request) -> web.Response:
@@ -171,7 +229,17 @@ def http_application(
         except Refusal as refusal:
             _refusal_logged(refusal.reason, size, on_refused)
             return web.Response(status=refusal.status, text=Refusal.MESSAGES[refusal.reason])
-        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+        body = bolt_request.body if isinstance(bolt_request.body, dict) else {}
+        if ready is not None and not ready.is_set() and body.get("type") not in NO_AUTH_NEEDED:
+            try:
+                await asyncio.wait_for(ready.wait(), READY_WAIT)
+            except TimeoutError:
+                return await _not_ready(body)
+        response = await app.async_dispatch(bolt_request)
+        if response.status >= 500 and body.get("command"):
+            log.warning("a slash command failed before its ack (HTTP %s from bolt): acked with an apology", response.status)
+            return web.json_response({"response_type": "ephemeral", "text": FAILED})
+        return await to_aiohttp_response(response)
 
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="ok")

@@ -40,12 +40,13 @@ class SlackService(Component):
                              api_url=settings.api_url, command=settings.command, roles=Roles(settings.admins), seen=seen)
         self._handler: Any = None
         self._ready = False
+        self.verified = asyncio.Event()  # the bot token works: HTTP mode answers requests
         self.problem = "connecting to Slack"
         self.backoff = Backoff()  # pauses between Socket Mode connection attempts
 
     def web_app(self) -> web.Application | None:
         """The aiohttp application serving POST /slack/events (HTTP mode only)."""
-        return http_application(self.app, self.settings.signing_secret or "") if self.http else None
+        return http_application(self.app, self.settings.signing_secret or "", ready=self.verified) if self.http else None
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self._keep(), name="slack")
@@ -54,6 +55,7 @@ class SlackService(Component):
         if self.http:
             await until_reachable(self._connect, "Slack", self.report, log)
             self._ready = True
+            self.verified.set()
             await asyncio.Event().wait()  # requests come to the HTTP server
         # Socket Mode: the connection retries by itself (one line per attempt, growing pauses)
         # and raises TokenRefused if Slack refuses the app token, now or on a later reconnect.

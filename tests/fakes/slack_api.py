@@ -69,6 +69,7 @@ class FakeSlack(LoopbackServer):
         self.posted: Counter[str] = Counter()  # channel -> messages accepted (kept with record off)
         self.users: dict[str, dict[str, Any]] = {}  # users.info answers, by user id
         self.response_delay = 0.0  # seconds each response_url post takes (an answer still in flight)
+        self.response_script: deque[Scripted] = deque()  # answers for the next response_url posts
 
     # --- lifecycle -------------------------------------------------------------------
     def routes(self, router: web.UrlDispatcher) -> None:
@@ -103,6 +104,10 @@ class FakeSlack(LoopbackServer):
             self.channel_sticky[channel] = answer
         else:
             self.channel_script[channel].append(answer)
+
+    def fail_response(self, status: int, headers: dict | None = None, times: int = 1) -> None:
+        """The next `times` response_url posts answer `status` (e.g. 500, or 429 with Retry-After)."""
+        self.response_script.extend(Scripted(status, None, headers or {}) for _ in range(times))
 
     def heal_channel(self, channel: str) -> None:
         self.channel_sticky.pop(channel, None)
@@ -204,6 +209,10 @@ class FakeSlack(LoopbackServer):
         if self.response_delay:
             await asyncio.sleep(self.response_delay)
         rid = request.match_info["rid"]
+        if self.response_script:
+            scripted = self.response_script.popleft()
+            await self._record(Call("response_url", rid, body, dict(request.headers), status=scripted.status))
+            return web.Response(status=scripted.status, text="failed", headers=scripted.headers)
         waiter = self.response_waiters.pop(rid, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(time.perf_counter())
