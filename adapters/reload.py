@@ -28,7 +28,7 @@ from adapters.observe import Metrics
 from adapters.run import Component
 from bot.catalog import Catalog
 from bot.engine import Engine
-from bot.cache import load_catalog
+from bot.cache import load_catalog, save_catalog
 from bot.loader import PackError
 
 log = logging.getLogger("cytobot.content")
@@ -37,12 +37,13 @@ Fingerprint = tuple[tuple[str, int, int, int], ...]
 GIL_SLICE = 0.0001  # seconds; see loading_beside_the_loop
 
 
-def build_catalog(directory: Path, cache_dir: Path | None | str = "env") -> Catalog:
+def build_catalog(directory: Path, cache_dir: Path | None | str = "env", previous: Catalog | None = None) -> Catalog:
     """Load, validate and index a pack: everything a first request would otherwise pay for.
     Through the pack cache (`bot.cache`: the default reads CYTOBOT_CACHE_DIR, None switches it
-    off), so an unchanged large pack starts in a fraction of its load time. Raises PackError.
-    Runs in a worker thread during reloads."""
-    catalog = load_catalog(directory, cache_dir=cache_dir)  # with its search index built
+    off), so an unchanged large pack starts in a fraction of its load time; with `previous`
+    (the catalog being served), incrementally: only the changed files are read again.
+    Raises PackError. Runs in a worker thread during reloads."""
+    catalog = load_catalog(directory, cache_dir=cache_dir, previous=previous)  # with its search index built
     catalog.examples  # noqa: B018 - built now, not on the first request after the swap
     return catalog
 
@@ -152,7 +153,7 @@ class ContentReloader(Component):
         old = self.engines[0].catalog.info
         try:
             with loading_beside_the_loop():
-                catalog = await asyncio.to_thread(build_catalog, self.directory, self.cache_dir)
+                catalog = await asyncio.to_thread(build_catalog, self.directory, self.cache_dir, self.engines[0].catalog)
         except PackError as exc:
             log.error("content reload (%s) refused: %d problem(s) in %s; still serving %s v%s",
                       reason, len(exc.problems), self.directory, old.name, old.version)
@@ -178,6 +179,9 @@ class ContentReloader(Component):
             self.metrics.content(info.id, info.name, info.version, reloaded=True)
         log.info("content reloaded (%s): %s v%s, %d topics, in %.2f s", reason, info.name, info.version,
                  len(catalog.topics), time.perf_counter() - started)
+        # The next cold start reads this pack from the cache; written after the swap, off the loop.
+        with loading_beside_the_loop():
+            await asyncio.to_thread(save_catalog, self.directory, catalog, cache_dir=self.cache_dir)
         return True
 
     async def _watch(self) -> None:

@@ -147,8 +147,16 @@ class _Refused(Exception):
 
 def read_file(path: Path, name: str, problems: list, budget: Budget) -> PackFileText | None:
     """Read and parse one pack file; on any problem append it and return None."""
-    text = _read_text(path, name, problems, budget)
-    if text is None:
+    raw = read_bytes(path, name, problems, budget)
+    return None if raw is None else parse_bytes(raw, name, problems, budget)
+
+
+def parse_bytes(raw: bytes, name: str, problems: list, budget: Budget) -> PackFileText | None:
+    """Parse one pack file's bytes (read with `read_bytes`); on any problem append it and return None."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(PackProblem(name, None, f"file is not UTF-8 text ({exc.reason}): save it as UTF-8"))
         return None
     try:
         return _parse(text, name, problems, budget)
@@ -201,17 +209,6 @@ def read_bytes(path: Path, name: str, problems: list, budget: Budget) -> bytes |
         return None
     budget.bytes -= len(raw)
     return raw
-
-
-def _read_text(path: Path, name: str, problems: list, budget: Budget) -> str | None:
-    raw = read_bytes(path, name, problems, budget)
-    if raw is None:
-        return None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        problems.append(PackProblem(name, None, f"file is not UTF-8 text ({exc.reason}): save it as UTF-8"))
-        return None
 
 
 class _CountingLoader(_SafeLoader):  # type: ignore[misc, valid-type]
