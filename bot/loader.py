@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -500,35 +500,50 @@ def _check_synonyms(
         if key in term_keys:
             problems.append(PackProblem(file, line, f"variant '{term_keys[key]}' of {owner} is itself a synonym term: "
                                                     "list its variants under one term (no chains)"))
-    corpus = _corpus(topics, comparisons, facts)
+    corpus = _Corpus(topics, comparisons, facts)
     for syn, f, i in entries:
-        if not _occurs(syn.term, corpus):
+        if not corpus.holds(syn.term):
             problems.append(PackProblem(f.name, f.line(("synonyms", i, "term")),
                                         f"term '{syn.term}' appears nowhere in the pack's topics, comparisons or facts: "
                                         "a synonym must lead to words the pack uses"))
     return tuple(syn for syn, _, _ in entries)
 
 
-def _corpus(topics: list[Topic], comparisons: list[Comparison], facts: list[Fact]) -> str:
-    """Every name and text of the pack, case-folded, one per line, for finding synonym terms."""
-    parts: list[str] = []
-    for t in topics:
-        parts += [t.id, t.title, t.summary, *t.aliases, *t.tags]
-        for s in t.sections:
-            parts += [s.id, s.title, s.body, *s.aliases, *(n.text for n in s.notes)]
-    for c in comparisons:
-        parts += [c.id, c.title, c.summary or "", *c.aliases]
-        for a in c.aspects:
-            parts += [a.id, a.title, a.left, a.right, *a.aliases, *(n.text for n in a.notes)]
-    for fact in facts:
-        parts += [fact.id, fact.text, *fact.tags, *(n.text for n in fact.notes)]
-    return "\n".join(parts).casefold()
+class _Corpus:
+    """Every name and text of the pack, case-folded, one entity at a time and only as far as
+    needed: a synonym's term is usually found in the first few topics, so a large pack is not
+    folded into one string on every load."""
 
+    def __init__(self, topics: list[Topic], comparisons: list[Comparison], facts: list[Fact]):
+        self._source = iter(self._parts(topics, comparisons, facts))
+        self._chunks: list[str] = []
 
-def _occurs(term: str, corpus: str) -> bool:
-    """`term` as whole words, whatever separates them ("IL-6 inhibitors" matches "IL 6 inhibitors")."""
-    words = re.findall(r"[^\W_]+", term.casefold())
-    if not words:
-        return False
-    pattern = r"(?<![^\W_])" + r"[\W_]+".join(map(re.escape, words)) + r"(?![^\W_])"
-    return re.search(pattern, corpus) is not None
+    @staticmethod
+    def _parts(topics: list[Topic], comparisons: list[Comparison], facts: list[Fact]) -> Iterator[list[str]]:
+        for t in topics:
+            parts = [t.id, t.title, t.summary, *t.aliases, *t.tags]
+            for s in t.sections:
+                parts += [s.id, s.title, s.body, *s.aliases, *(n.text for n in s.notes)]
+            yield parts
+        for c in comparisons:
+            parts = [c.id, c.title, c.summary or "", *c.aliases]
+            for a in c.aspects:
+                parts += [a.id, a.title, a.left, a.right, *a.aliases, *(n.text for n in a.notes)]
+            yield parts
+        for fact in facts:
+            yield [fact.id, fact.text, *fact.tags, *(n.text for n in fact.notes)]
+
+    def _all(self) -> Iterator[str]:
+        yield from self._chunks
+        for parts in self._source:
+            chunk = "\n".join(parts).casefold()
+            self._chunks.append(chunk)
+            yield chunk
+
+    def holds(self, term: str) -> bool:
+        """`term` as whole words, whatever separates them ("IL-6 inhibitors" matches "IL 6 inhibitors")."""
+        words = re.findall(r"[^\W_]+", term.casefold())
+        if not words:
+            return False
+        pattern = re.compile(r"(?<![^\W_])" + r"[\W_]+".join(map(re.escape, words)) + r"(?![^\W_])")
+        return any(pattern.search(chunk) is not None for chunk in self._all())
