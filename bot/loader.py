@@ -81,7 +81,7 @@ class _Line:
 
     __slots__ = ("file", "path")
 
-    def __init__(self, file: _StoredFile, path: Path_):
+    def __init__(self, file: _FreshFile | _StoredFile, path: Path_):
         self.file, self.path = file, path
 
     def resolve(self) -> int | None:
@@ -95,6 +95,20 @@ class _Line:
 
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
+
+
+class _FreshFile:
+    """A file parsed by this load, as the cross-file checks see it: lines are looked up only
+    when a problem is reported (the line table is built on demand, see PackFileText)."""
+
+    def __init__(self, text: _File):
+        self.text, self.name, self.data = text, text.name, text.data
+
+    def line(self, path: Path_) -> _Line:
+        return _Line(self, path)
+
+    def parsed_line(self, path: Path_) -> int | None:
+        return self.text.line(path)
 
 
 class _StoredFile:
@@ -251,7 +265,7 @@ def load_pack(directory: str | os.PathLike[str], previous: Pack | None = None) -
         raise PackError([PackProblem(str(root), None, "no .yaml files found: a pack needs at least pack.yaml")])
 
     known = previous.states if previous is not None else {}
-    parsed: list[tuple[_File | _StoredFile, PackFile]] = []
+    parsed: list[tuple[_FreshFile | _StoredFile, PackFile]] = []
     states: dict[str, FileState] = {}
     budget = Budget()
     for path, name in files:
@@ -277,7 +291,7 @@ def load_pack(directory: str | os.PathLike[str], previous: Pack | None = None) -
                 if not _echo_of_item_error(err, errors):
                     problems.append(PackProblem(name, f.line(tuple(err["loc"])), _describe(err, f.data)))
             continue
-        parsed.append((f, model))
+        parsed.append((_FreshFile(f), model))
         states[name] = FileState(digest, len(raw), nodes_before - budget.nodes, model,
                                  tuple((key, at) for key, _, at in _text_refs(f)))
 
@@ -317,7 +331,7 @@ class _Registry:
         self.seen[key] = (file, line, owner, ident)
 
 
-def _check_whole(root: Path, parsed: list[tuple[_File | _StoredFile, PackFile]], problems: list[PackProblem],
+def _check_whole(root: Path, parsed: list[tuple[_FreshFile | _StoredFile, PackFile]], problems: list[PackProblem],
                  states: Mapping[str, FileState]) -> Pack | None:
     info: PackInfo | None = None
     info_at = ""
@@ -329,7 +343,7 @@ def _check_whole(root: Path, parsed: list[tuple[_File | _StoredFile, PackFile]],
     scales: list[Scale] = []
     refs: list[tuple[str, str, int | None, str]] = []  # (source id, file, line, who)
     topic_refs: list[tuple[str, str, int | None, str]] = []
-    cited_in_text: list[tuple[str, _File | _StoredFile, Path_]] = []
+    cited_in_text: list[tuple[str, _FreshFile | _StoredFile, Path_]] = []
 
     source_ids = _Registry("source id", problems)
     names = _Registry("name", problems)  # ids and aliases of topics and comparisons share one namespace
