@@ -82,7 +82,7 @@ class _Analysis:
     terms: array  # of term ids
     counts: array  # parallel to `terms`
     length: int
-    surfaces: tuple[str, ...]
+    words: array  # ids of the words it holds as typed
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,12 +120,15 @@ class SearchIndex:
         self.documents = list(documents)
         if previous is not None:
             self._term_ids, self._terms = previous._term_ids, previous._terms
+            self._word_ids, self._words = previous._word_ids, previous._words
             old = previous._analysed
         else:
-            self._term_ids: dict[str, int] = {}
+            self._term_ids: dict[str, int] = {}  # stemmed term -> id, and back
             self._terms: list[str] = []
+            self._word_ids: dict[str, int] = {}  # word as typed -> id, and back
+            self._words: list[str] = []
             old = {}
-        stems: dict[str, int] = {}  # each distinct word stemmed once per build
+        stems: dict[str, tuple[int, int]] = {}  # each distinct word stemmed once per build
         analyses = [old.get(doc) or self._analyse(doc, stems) for doc in self.documents]
         self._analysed: dict[Document, _Analysis] = dict(zip(self.documents, analyses))
         self._build(analyses)
@@ -133,35 +136,39 @@ class SearchIndex:
         self._typed: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
         self._expanded: dict[str, list[tuple[str, float]]] = {}
 
-    def _analyse(self, doc: Document, stems: dict[str, int]) -> _Analysis:
+    def _analyse(self, doc: Document, stems: dict[str, tuple[int, int]]) -> _Analysis:
         typed = Counter(WORD.findall(f"{doc.text} {doc.extra}".casefold()))
         for w in STOP.intersection(typed):
             del typed[w]
         title = words(doc.title)
+        typed.update(dict.fromkeys(title, 0))  # title words are held as typed too; counted below
         counts: dict[int, int] = {}
-        get = stems.get
+        get, word_ids = stems.get, []
         for w, k in typed.items():
-            tid = get(w)
-            if tid is None:
-                tid = self._term_id(w, stems)
-            counts[tid] = counts.get(tid, 0) + k
+            ids = get(w)
+            if ids is None:
+                ids = self._word(w, stems)
+            word_ids.append(ids[1])
+            counts[ids[0]] = counts.get(ids[0], 0) + k
         for w in title:
-            tid = get(w)
-            if tid is None:
-                tid = self._term_id(w, stems)
+            tid = get(w)[0]  # type: ignore[index]  # every title word is in `typed`, so known by now
             counts[tid] = counts.get(tid, 0) + TITLE_BOOST
-        surfaces = typed.keys() | title
         return _Analysis(array("I", counts.keys()), array("I", counts.values()), sum(counts.values()) or 1,
-                         tuple(sys.intern(w) for w in surfaces))
+                         array("I", word_ids))
 
-    def _term_id(self, word: str, stems: dict[str, int]) -> int:
+    def _word(self, word: str, stems: dict[str, tuple[int, int]]) -> tuple[int, int]:
+        """(term id, word id) of a word as typed: its stem's id and its own, both kept across builds."""
         term = stem(word)
         tid = self._term_ids.get(term)
         if tid is None:
             tid = self._term_ids[term] = len(self._terms)
             self._terms.append(sys.intern(term))
-        stems[word] = tid
-        return tid
+        wid = self._word_ids.get(word)
+        if wid is None:
+            wid = self._word_ids[word] = len(self._words)
+            self._words.append(sys.intern(word))
+        ids = stems[word] = (tid, wid)
+        return ids
 
     def _build(self, analyses: list[_Analysis]) -> None:
         n = len(self.documents) or 1
@@ -183,7 +190,11 @@ class SearchIndex:
             best = heapq.nsmallest(MAX_POSTINGS, p) if len(p) > MAX_POSTINGS else sorted(p)
             self._postings[names[t]] = _Postings(array("I", (d for _, d in best)), array("d", (-w for w, _ in best)))
         self._vocab = sorted(self._postings)
-        self._surfaces = frozenset().union(*(a.surfaces for a in analyses))
+        held: set[int] = set()
+        for a in analyses:
+            held.update(a.words)
+        words_ = self._words
+        self._surfaces = frozenset(words_[w] for w in held)
         self._df = {names[t]: k for t, k in df.items()}
         self._n = n
 
