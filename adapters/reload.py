@@ -36,7 +36,7 @@ from adapters.observe import Metrics
 from adapters.run import Component
 from bot.catalog import Catalog
 from bot.engine import Engine
-from bot.cache import load_catalog
+from bot.cache import load_catalog, save_catalog
 from bot.loader import PackError
 
 log = logging.getLogger("cytobot.content")
@@ -45,12 +45,13 @@ Fingerprint = tuple[tuple[str, int, int, int], ...]
 GIL_SLICE = 0.0001  # seconds; see loading_beside_the_loop
 
 
-def build_catalog(directory: Path, cache_dir: Path | None | str = "env") -> Catalog:
+def build_catalog(directory: Path, cache_dir: Path | None | str = "env", previous: Catalog | None = None) -> Catalog:
     """Load, validate and index a pack: everything a first request would otherwise pay for.
     Through the pack cache (`bot.cache`: the default reads CYTOBOT_CACHE_DIR, None switches it
-    off), so an unchanged large pack starts in a fraction of its load time. Raises PackError.
-    Runs in a worker thread during reloads."""
-    catalog = load_catalog(directory, cache_dir=cache_dir)  # with its search index built
+    off), so an unchanged large pack starts in a fraction of its load time; with `previous`
+    (the catalog being served), incrementally: only the changed files are read again.
+    Raises PackError. Runs in a worker thread during reloads."""
+    catalog = load_catalog(directory, cache_dir=cache_dir, previous=previous)  # with its search index built
     catalog.examples  # noqa: B018 - built now, not on the first request after the swap
     return catalog
 
@@ -184,7 +185,7 @@ class ContentReloader(Component):
         try:
             real = await asyncio.to_thread(self.directory.resolve)  # the link's target now, for the whole load
             with loading_beside_the_loop():
-                catalog = await asyncio.to_thread(build_catalog, real, self.cache_dir)
+                catalog = await asyncio.to_thread(build_catalog, real, self.cache_dir, self.engines[0].catalog)
         except PackError as exc:
             log.error("content reload (%s) refused: %d problem(s) in %s; still serving %s v%s",
                       reason, len(exc.problems), _where(self.directory, real), old.name, old.version)
@@ -211,6 +212,9 @@ class ContentReloader(Component):
             self.metrics.content(info.id, info.name, info.version, reloaded=True)
         log.info("content reloaded (%s) from %s: %s v%s, %d topics, in %.2f s", reason, _where(self.directory, real),
                  info.name, info.version, len(catalog.topics), time.perf_counter() - started)
+        # The next cold start reads this pack from the cache; written after the swap, off the loop.
+        with loading_beside_the_loop():
+            await asyncio.to_thread(save_catalog, real, catalog, cache_dir=self.cache_dir)
         return True
 
     async def _watch(self) -> None:

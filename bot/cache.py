@@ -63,10 +63,22 @@ def cache_dir_from_env() -> Path | None:
     return cache_dir_from(os.environ.get("CYTOBOT_CACHE_DIR"))
 
 
-def load_catalog(directory: str | os.PathLike[str], *, cache_dir: Path | None | str = "env") -> Catalog:
+def load_catalog(directory: str | os.PathLike[str], *, cache_dir: Path | None | str = "env",
+                 previous: Catalog | None = None) -> Catalog:
     """The catalog of the pack in `directory`, with its search index built: from the cache
     when it holds this exact pack, else loaded (raising PackError as `load_pack` does) and
-    then cached. `cache_dir=None` switches the cache off; the default reads the environment."""
+    then cached. `cache_dir=None` switches the cache off; the default reads the environment.
+
+    With `previous` (the catalog being served, of an earlier load of the same directory) the
+    load is incremental: only changed files are parsed and only their documents analysed
+    (`bot.loader.load_pack`, `bot.catalog.Catalog`), and the cache is not written here, since
+    writing a large pack's cache costs about as much as the incremental load itself: call
+    `save_catalog` once the new catalog is being served."""
+    if previous is not None:
+        with _gc_paused():
+            catalog = Catalog(load_pack(directory, previous=previous.pack), previous)
+            catalog.search_index  # noqa: B018 - built now, with the unchanged documents' analysis reused
+        return catalog
     where = cache_dir_from_env() if cache_dir == "env" else (Path(cache_dir) if cache_dir is not None else None)
     root = Path(directory)
     key = _key(root) if where is not None else None
@@ -81,6 +93,30 @@ def load_catalog(directory: str | os.PathLike[str], *, cache_dir: Path | None | 
     if where is not None and key is not None and _key(root) == key:
         _write(where, root, key, catalog)
     return catalog
+
+
+def save_catalog(directory: str | os.PathLike[str], catalog: Catalog, *, cache_dir: Path | None | str = "env") -> bool:
+    """Write `catalog` to the cache as the pack in `directory`, if the files on disk are still
+    exactly the ones it was loaded from (same names, sizes and SHA-256). True if written."""
+    where = cache_dir_from_env() if cache_dir == "env" else (Path(cache_dir) if cache_dir is not None else None)
+    if where is None:
+        return False
+    root = Path(directory)
+    states = catalog.pack.states
+    problems: list = []
+    files = pack_files(root, problems)
+    if problems or [name for _, name in files] != sorted(states):
+        return False
+    budget = Budget()
+    for path, name in files:
+        data = read_bytes(path, name, problems, budget)
+        if data is None or hashlib.sha256(data).digest() != states[name].digest:
+            return False
+    key = _key(root)
+    if key is None:
+        return False
+    _write(where, root, key, catalog)
+    return True
 
 
 @contextmanager

@@ -13,7 +13,11 @@ from .search import Document, SearchIndex
 
 
 class Catalog:
-    def __init__(self, pack: Pack):
+    """Built from a pack; with `previous` (the catalog of an earlier load of the same pack, see
+    `bot.loader.load_pack`), whatever belongs to topics that did not change is reused: their
+    section matchers, their search documents and those documents' analysis in the index."""
+
+    def __init__(self, pack: Pack, previous: Catalog | None = None):
         self.pack = pack
         self.info = pack.info
         self.topics: dict[str, Topic] = {t.id: t for t in pack.topics}
@@ -27,7 +31,10 @@ class Catalog:
         self.scales: dict[str, Scale] = {s.id: s for s in pack.scales}
         self.scale_names: Matcher[Scale] = Matcher((s, s.id, (*s.aliases, s.name, s.title)) for s in pack.scales)
         self.graders: dict[str, Grader] = {s.id: Grader(s) for s in pack.scales}
-        self._sections = {t.id: Matcher((s, s.id, (*s.aliases, s.title)) for s in t.sections) for t in pack.topics}
+        before = previous.topics if previous is not None else {}
+        self._sections = {t.id: previous._sections[t.id] if before.get(t.id) is t else
+                          Matcher((s, s.id, (*s.aliases, s.title)) for s in t.sections) for t in pack.topics}  # type: ignore[union-attr]
+        self._previous: Catalog | None = previous
         self._aspects = {c.id: Matcher((a, a.id, (*a.aliases, a.title)) for a in c.aspects) for c in pack.comparisons}
 
     @property
@@ -73,11 +80,15 @@ class Catalog:
 
         Each document carries the sources of what it holds, so a search card can cite them."""
         docs: list[Document] = []
+        previous, self._previous = self._previous, None  # the old catalog is not kept alive by this one
+        reuse = previous.__dict__.get("search_index") if previous is not None else None
+        before = previous._topic_docs if previous is not None and reuse is not None else {}
+        self._topic_docs: dict[str, tuple[Topic, tuple[Document, ...]]] = {}
         for t in self.topics.values():
-            docs.append(Document("topic", t.title, t.summary, f"topic {t.id}", " ".join((*t.aliases, *t.tags)), _cites(t)))
-            for s in t.sections:
-                text = " ".join((s.body, *(n.text for n in s.notes)))
-                docs.append(Document("section", f"{t.title}: {s.title}", text, f"topic {t.id} {s.id}", " ".join(s.aliases), _cites(s, t)))
+            known = before.get(t.id)
+            own = known[1] if known is not None and known[0] is t else _topic_documents(t)
+            self._topic_docs[t.id] = (t, own)
+            docs += own
         for c in self.comparisons.values():
             left, right = self.topics[c.left].title, self.topics[c.right].title
             for a in c.aspects:
@@ -86,7 +97,20 @@ class Catalog:
         for f in self.facts.values():
             text = " ".join((f.text, *(n.text for n in f.notes)))
             docs.append(Document("fact", f"Fact {f.id}", text, f"fact {f.id}", " ".join(f.tags), _cites(f)))
-        return SearchIndex(docs)
+        return SearchIndex(docs, previous=reuse)
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_previous"] = None
+        return state
+
+
+def _topic_documents(t: Topic) -> tuple[Document, ...]:
+    docs = [Document("topic", t.title, t.summary, f"topic {t.id}", " ".join((*t.aliases, *t.tags)), _cites(t))]
+    for s in t.sections:
+        text = " ".join((s.body, *(n.text for n in s.notes)))
+        docs.append(Document("section", f"{t.title}: {s.title}", text, f"topic {t.id} {s.id}", " ".join(s.aliases), _cites(s, t)))
+    return tuple(docs)
 
 
 def _cites(item: Cited, parent: Topic | Comparison | None = None) -> tuple[str, ...]:

@@ -8,9 +8,10 @@ medical reference text.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 from .citations import cited_keys
 from .grading import check_scale
 from .normalize import normalize
-from .reading import Budget, PackProblem, Path_, pack_files, read_file
+from .reading import Budget, PackProblem, Path_, pack_files, parse_bytes, read_bytes
 from .reading import PackFileText as _File
 from .reading import type_name as _type_name
 from .schema import Comparison, Fact, PackFile, PackInfo, Scale, Source, Synonym, Topic
@@ -55,6 +56,96 @@ class Pack:
     files: tuple[str, ...] = field(default=())
     scales: tuple[Scale, ...] = field(default=())
     synonyms: tuple[Synonym, ...] = ()
+    # What a later load of the same directory may reuse, file by file (see FileState).
+    states: Mapping[str, FileState] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """One file as the loader validated it, kept with the pack so that a reload re-reads only
+    the files whose bytes changed: the SHA-256 and size of those bytes, what they count
+    against the pack's limits, the validated model (whose topics etc. *are* the pack's, not a
+    copy), and the in-text citations with where they stand. No raw data and no line table is
+    kept: when a cross-file problem needs a line in an unchanged file, that file is read again."""
+
+    digest: bytes
+    size: int
+    nodes: int
+    model: PackFile
+    cited: tuple[tuple[str, Path_], ...]
+
+
+class _Line:
+    """The line of `path` in a file that was not parsed this time, found only if a problem
+    needs it (a clash with an alias in an unchanged file, a dangling citation in one)."""
+
+    __slots__ = ("file", "path")
+
+    def __init__(self, file: _FreshFile | _StoredFile, path: Path_):
+        self.file, self.path = file, path
+
+    def resolve(self) -> int | None:
+        return self.file.parsed_line(self.path)
+
+    def __bool__(self) -> bool:
+        return self.resolve() is not None
+
+    def __str__(self) -> str:
+        return str(self.resolve())
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+class _FreshFile:
+    """A file parsed by this load, as the cross-file checks see it: lines are looked up only
+    when a problem is reported (the line table is built on demand, see PackFileText)."""
+
+    def __init__(self, text: _File):
+        self.text, self.name, self.data = text, text.name, text.data
+
+    def line(self, path: Path_) -> _Line:
+        return _Line(self, path)
+
+    def parsed_line(self, path: Path_) -> int | None:
+        return self.text.line(path)
+
+
+class _StoredFile:
+    """An unchanged file in a reload: its name and model, and its text read again on demand."""
+
+    def __init__(self, path: Path, name: str, state: FileState):
+        self.path, self.name, self.state = path, name, state
+        self._text: _File | None = None
+        self._read = False
+
+    def line(self, path: Path_) -> _Line:
+        return _Line(self, path)
+
+    def parsed_line(self, path: Path_) -> int | None:
+        text = self._parsed()
+        return text.line(path) if text is not None else None
+
+    @property
+    def data(self) -> Any:
+        text = self._parsed()
+        return text.data if text is not None else {}
+
+    def _parsed(self) -> _File | None:
+        if not self._read:
+            self._read = True
+            try:
+                raw = self.path.read_bytes()
+            except OSError:
+                return None
+            if hashlib.sha256(raw).digest() == self.state.digest:  # else it changed since: no line
+                self._text = parse_bytes(raw, self.name, [], Budget())
+        return self._text
+
+
+def _resolved(problem: PackProblem) -> PackProblem:
+    line = problem.line
+    return PackProblem(problem.file, line.resolve(), problem.message) if isinstance(line, _Line) else problem
 
 
 def bundled_content_dir() -> Path:
@@ -158,8 +249,13 @@ def _owner_id(data: Any, loc: tuple[Any, ...]) -> str | None:
 # --------------------------------------------------------------------------- loading
 
 
-def load_pack(directory: str | os.PathLike[str]) -> Pack:
-    """Load and validate the pack in `directory`; raise PackError listing every problem."""
+def load_pack(directory: str | os.PathLike[str], previous: Pack | None = None) -> Pack:
+    """Load and validate the pack in `directory`; raise PackError listing every problem.
+
+    With `previous` (an earlier load of the same directory), files whose bytes are unchanged
+    are not parsed or validated again: their models are reused. The checks across files
+    (ids, aliases, citations, references) always run over the whole pack, so an edit that
+    breaks a reference in an untouched file is refused as a cold load would refuse it."""
     root = Path(directory)
     if not root.is_dir():
         raise PackError([PackProblem(str(root), None, "content directory does not exist: check CYTOBOT_CONTENT_DIR")])
@@ -168,27 +264,44 @@ def load_pack(directory: str | os.PathLike[str]) -> Pack:
     if not files and not problems:
         raise PackError([PackProblem(str(root), None, "no .yaml files found: a pack needs at least pack.yaml")])
 
-    parsed: list[tuple[_File, PackFile]] = []
+    known = previous.states if previous is not None else {}
+    parsed: list[tuple[_FreshFile | _StoredFile, PackFile]] = []
+    states: dict[str, FileState] = {}
     budget = Budget()
     for path, name in files:
-        f = read_file(path, name, problems, budget)
+        raw = read_bytes(path, name, problems, budget)
+        if raw is None:
+            continue
+        digest = hashlib.sha256(raw).digest()
+        state = known.get(name)
+        if state is not None and state.digest == digest and state.size == len(raw):
+            budget.nodes = max(0, budget.nodes - state.nodes)
+            parsed.append((_StoredFile(path, name, state), state.model))
+            states[name] = state
+            continue
+        nodes_before = budget.nodes
+        f = parse_bytes(raw, name, problems, budget)
         if f is None:
             continue
         try:
-            parsed.append((f, PackFile.model_validate(f.data)))
+            model = PackFile.model_validate(f.data)
         except ValidationError as exc:
             errors = exc.errors()
             for err in errors:
                 if not _echo_of_item_error(err, errors):
                     problems.append(PackProblem(name, f.line(tuple(err["loc"])), _describe(err, f.data)))
+            continue
+        parsed.append((_FreshFile(f), model))
+        states[name] = FileState(digest, len(raw), nodes_before - budget.nodes, model,
+                                 tuple((key, at) for key, _, at in _text_refs(f)))
 
     if problems:
         # Cross-file checks would only repeat these (a rejected sources.yaml leaves every citation dangling).
         problems.append(PackProblem(str(root), None, "cross-file checks (ids, aliases, references) run once every file above is valid"))
-        raise PackError(problems)
-    pack = _check_whole(root, parsed, problems)
+        raise PackError([_resolved(p) for p in problems])
+    pack = _check_whole(root, parsed, problems, states)
     if problems:
-        raise PackError(problems)
+        raise PackError([_resolved(p) for p in problems])
     assert pack is not None
     return pack
 
@@ -218,7 +331,8 @@ class _Registry:
         self.seen[key] = (file, line, owner, ident)
 
 
-def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: list[PackProblem]) -> Pack | None:
+def _check_whole(root: Path, parsed: list[tuple[_FreshFile | _StoredFile, PackFile]], problems: list[PackProblem],
+                 states: Mapping[str, FileState]) -> Pack | None:
     info: PackInfo | None = None
     info_at = ""
     info_lines: dict[str, int | None] = {}
@@ -229,7 +343,7 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
     scales: list[Scale] = []
     refs: list[tuple[str, str, int | None, str]] = []  # (source id, file, line, who)
     topic_refs: list[tuple[str, str, int | None, str]] = []
-    cited_in_text: list[tuple[str, _File, Path_]] = []
+    cited_in_text: list[tuple[str, _FreshFile | _StoredFile, Path_]] = []
 
     source_ids = _Registry("source id", problems)
     names = _Registry("name", problems)  # ids and aliases of topics and comparisons share one namespace
@@ -270,7 +384,7 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
         for i, scale in enumerate(pf.scales):
             refs += _check_scale(scale_names, f, ("scales", i), scale, problems)
             scales.append(scale)
-        cited_in_text += _text_refs(f)
+        cited_in_text += [(key, f, at) for key, at in states[f.name].cited]
 
     # Where an in-text citation is named only for the ones that fail: naming costs a walk.
     refs += [(key, f.name, f.line(path), f"{_owner_id(f.data, path) or _dotted(path)} (in its text)")
@@ -297,7 +411,7 @@ def _check_whole(root: Path, parsed: list[tuple[_File, PackFile]], problems: lis
         problems.append(PackProblem(info_at, info_lines["disclaimer"], "disclaimer must say the text is 'not medical advice' (or 'not advice')"))
     synonyms = _check_synonyms(parsed, topics, comparisons, facts, problems)
     return Pack(root, info, sources, tuple(topics), tuple(comparisons), tuple(facts), tuple(f.name for f, _ in parsed),
-                tuple(scales), synonyms)
+                tuple(scales), synonyms, dict(states))
 
 
 def _is_zone(name: str) -> bool:
@@ -400,35 +514,50 @@ def _check_synonyms(
         if key in term_keys:
             problems.append(PackProblem(file, line, f"variant '{term_keys[key]}' of {owner} is itself a synonym term: "
                                                     "list its variants under one term (no chains)"))
-    corpus = _corpus(topics, comparisons, facts)
+    corpus = _Corpus(topics, comparisons, facts)
     for syn, f, i in entries:
-        if not _occurs(syn.term, corpus):
+        if not corpus.holds(syn.term):
             problems.append(PackProblem(f.name, f.line(("synonyms", i, "term")),
                                         f"term '{syn.term}' appears nowhere in the pack's topics, comparisons or facts: "
                                         "a synonym must lead to words the pack uses"))
     return tuple(syn for syn, _, _ in entries)
 
 
-def _corpus(topics: list[Topic], comparisons: list[Comparison], facts: list[Fact]) -> str:
-    """Every name and text of the pack, case-folded, one per line, for finding synonym terms."""
-    parts: list[str] = []
-    for t in topics:
-        parts += [t.id, t.title, t.summary, *t.aliases, *t.tags]
-        for s in t.sections:
-            parts += [s.id, s.title, s.body, *s.aliases, *(n.text for n in s.notes)]
-    for c in comparisons:
-        parts += [c.id, c.title, c.summary or "", *c.aliases]
-        for a in c.aspects:
-            parts += [a.id, a.title, a.left, a.right, *a.aliases, *(n.text for n in a.notes)]
-    for fact in facts:
-        parts += [fact.id, fact.text, *fact.tags, *(n.text for n in fact.notes)]
-    return "\n".join(parts).casefold()
+class _Corpus:
+    """Every name and text of the pack, case-folded, one entity at a time and only as far as
+    needed: a synonym's term is usually found in the first few topics, so a large pack is not
+    folded into one string on every load."""
 
+    def __init__(self, topics: list[Topic], comparisons: list[Comparison], facts: list[Fact]):
+        self._source = iter(self._parts(topics, comparisons, facts))
+        self._chunks: list[str] = []
 
-def _occurs(term: str, corpus: str) -> bool:
-    """`term` as whole words, whatever separates them ("IL-6 inhibitors" matches "IL 6 inhibitors")."""
-    words = re.findall(r"[^\W_]+", term.casefold())
-    if not words:
-        return False
-    pattern = r"(?<![^\W_])" + r"[\W_]+".join(map(re.escape, words)) + r"(?![^\W_])"
-    return re.search(pattern, corpus) is not None
+    @staticmethod
+    def _parts(topics: list[Topic], comparisons: list[Comparison], facts: list[Fact]) -> Iterator[list[str]]:
+        for t in topics:
+            parts = [t.id, t.title, t.summary, *t.aliases, *t.tags]
+            for s in t.sections:
+                parts += [s.id, s.title, s.body, *s.aliases, *(n.text for n in s.notes)]
+            yield parts
+        for c in comparisons:
+            parts = [c.id, c.title, c.summary or "", *c.aliases]
+            for a in c.aspects:
+                parts += [a.id, a.title, a.left, a.right, *a.aliases, *(n.text for n in a.notes)]
+            yield parts
+        for fact in facts:
+            yield [fact.id, fact.text, *fact.tags, *(n.text for n in fact.notes)]
+
+    def _all(self) -> Iterator[str]:
+        yield from self._chunks
+        for parts in self._source:
+            chunk = "\n".join(parts).casefold()
+            self._chunks.append(chunk)
+            yield chunk
+
+    def holds(self, term: str) -> bool:
+        """`term` as whole words, whatever separates them ("IL-6 inhibitors" matches "IL 6 inhibitors")."""
+        words = re.findall(r"[^\W_]+", term.casefold())
+        if not words:
+            return False
+        pattern = re.compile(r"(?<![^\W_])" + r"[\W_]+".join(map(re.escape, words)) + r"(?![^\W_])")
+        return any(pattern.search(chunk) is not None for chunk in self._all())

@@ -72,21 +72,47 @@ class PackProblem:
         return printable(f"{where}: {self.message}")
 
 
-@dataclass
 class PackFileText:
-    """One file as read: its data and the line of every node by its path."""
+    """One file as read: its data, and the line of every node by its path.
 
-    name: str
-    data: Any
-    lines: dict[Path_, int]
+    The line table is built only when something asks for a line (a problem to report): a
+    valid pack never needs one, and building it for every node was a large share of a cold
+    load. It is then built from the file's text, parsed again with the same limits."""
+
+    def __init__(self, name: str, data: Any, text: str):
+        self.name = name
+        self.data = data
+        self._text: str | None = text
+        self._lines: dict[Path_, int] | None = None
+
+    @property
+    def lines(self) -> dict[Path_, int]:
+        if self._lines is None:
+            self._lines = _line_table(self._text or "")
+            self._text = None
+        return self._lines
 
     def line(self, path: Path_) -> int | None:
         """Line of the deepest node along `path` that exists."""
+        lines = self.lines
         for end in range(len(path), -1, -1):
-            found = self.lines.get(tuple(path[:end]))
+            found = lines.get(tuple(path[:end]))
             if found is not None:
                 return found
         return None
+
+
+def _line_table(text: str) -> dict[Path_, int]:
+    """The line of every node by its path, for a text that was already read within limits."""
+    loader = _SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    walk = _Walk(allowed=MAX_NODES * 2, too_many="", check_text=False, aliases="*" in text)
+    if node is not None:
+        walk.visit(node, ())
+    return walk.lines
 
 
 class Budget:
@@ -147,8 +173,16 @@ class _Refused(Exception):
 
 def read_file(path: Path, name: str, problems: list, budget: Budget) -> PackFileText | None:
     """Read and parse one pack file; on any problem append it and return None."""
-    text = _read_text(path, name, problems, budget)
-    if text is None:
+    raw = read_bytes(path, name, problems, budget)
+    return None if raw is None else parse_bytes(raw, name, problems, budget)
+
+
+def parse_bytes(raw: bytes, name: str, problems: list, budget: Budget) -> PackFileText | None:
+    """Parse one pack file's bytes (read with `read_bytes`); on any problem append it and return None."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(PackProblem(name, None, f"file is not UTF-8 text ({exc.reason}): save it as UTF-8"))
         return None
     try:
         return _parse(text, name, problems, budget)
@@ -203,17 +237,6 @@ def read_bytes(path: Path, name: str, problems: list, budget: Budget) -> bytes |
     return raw
 
 
-def _read_text(path: Path, name: str, problems: list, budget: Budget) -> str | None:
-    raw = read_bytes(path, name, problems, budget)
-    if raw is None:
-        return None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        problems.append(PackProblem(name, None, f"file is not UTF-8 text ({exc.reason}): save it as UTF-8"))
-        return None
-
-
 class _CountingLoader(_SafeLoader):  # type: ignore[misc, valid-type]
     """The safe loader, stopped once a file holds more values than it may.
 
@@ -247,7 +270,7 @@ def _parse(text: str, name: str, problems: list, budget: Budget) -> PackFileText
             check_text=UNSAFE_TEXT.search(text) is not None or "\\" in text,  # escapes such as "\e" make controls
             aliases="*" in text,
         )
-        walk.visit(node, ())
+        walk.check(node)
         budget.nodes = max(0, budget.nodes - max(walk.count, loader.count))
         data = loader.construct_document(node)
     finally:
@@ -257,7 +280,7 @@ def _parse(text: str, name: str, problems: list, budget: Budget) -> PackFileText
     if not isinstance(data, dict):
         problems.append(PackProblem(name, 1, f"top level must be a mapping (e.g. `topics:`), not {type_name(data)}"))
         return None
-    return PackFileText(name, data, walk.lines)
+    return PackFileText(name, data, text)
 
 
 class _Walk:
@@ -310,6 +333,57 @@ class _Walk:
         else:
             for index, item in enumerate(node.value):
                 self.visit(item, path + (index,), line)
+        self.open.discard(id(node))
+
+    def check(self, node: yaml.Node, depth: int = 0, at: int | None = None) -> None:
+        """`visit` without the line table: the same limits, duplicates and text checks, in the
+        same order, so the same problem is found first; what a valid file costs to read."""
+        if depth > MAX_DEPTH:
+            raise _Refused(node.start_mark.line + 1, f"nested more than {MAX_DEPTH} levels deep: flatten it")
+        self.count += 1
+        if self.count > self.allowed:
+            self._count(at or node.start_mark.line + 1)
+        if isinstance(node, yaml.ScalarNode):
+            if self.check_text:
+                self._check(node)
+            return
+        if self.aliases:
+            if id(node) in self.open:
+                line = node.start_mark.line + 1
+                raise _Refused(at or line, "a YAML alias (*name) refers to a list or mapping that contains it: "
+                                           "write the value out")
+            self.open.add(id(node))
+        deeper = depth + 1
+        inline = deeper <= MAX_DEPTH and not self.check_text  # a plain leaf needs only counting
+        if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise _Refused(key_node.start_mark.line + 1, "a mapping key must be plain text, not a list or mapping")
+                self.count += 1
+                if self.count > self.allowed:
+                    self._count(key_node.start_mark.line + 1)
+                if self.check_text:
+                    self._check(key_node)
+                key = str(key_node.value)
+                if key in keys:
+                    self.duplicates.append((key, key_node.start_mark.line + 1))
+                keys.add(key)
+                if inline and isinstance(value_node, yaml.ScalarNode):
+                    self.count += 1  # the common leaf, inlined
+                    if self.count > self.allowed:
+                        self._count(key_node.start_mark.line + 1)
+                    continue
+                self.check(value_node, deeper, key_node.start_mark.line + 1)
+        else:
+            line = node.start_mark.line + 1
+            for item in node.value:
+                if inline and isinstance(item, yaml.ScalarNode):
+                    self.count += 1
+                    if self.count > self.allowed:
+                        self._count(line)
+                    continue
+                self.check(item, deeper, line)
         self.open.discard(id(node))
 
     def _count(self, line: int) -> None:

@@ -15,9 +15,11 @@ from __future__ import annotations
 import heapq
 import math
 import re
+import sys
+from array import array
 from bisect import bisect_left
-from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -73,6 +75,28 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class _Analysis:
+    """One document as the index sees it: term ids with their counts (title words boosted),
+    its length in terms, and the words it holds as typed."""
+
+    terms: array  # of term ids
+    counts: array  # parallel to `terms`
+    length: int
+    words: array  # ids of the words it holds as typed
+
+
+@dataclass(frozen=True, slots=True)
+class _Postings:
+    """One term's postings in impact order: document positions and their BM25 weights."""
+
+    docs: array
+    weights: array
+
+    def __iter__(self) -> Iterator[tuple[int, float]]:
+        return zip(self.docs, self.weights)
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     document: Document
     score: float  # BM25: how strongly the document holds the words it holds
@@ -82,37 +106,97 @@ class Hit:
 
 
 class SearchIndex:
-    def __init__(self, documents: Iterable[Document]):
+    """BM25 postings over `documents`.
+
+    Built from each document's *analysis* (its stemmed terms with their counts, and the words
+    it holds as typed), kept compactly: term ids in one array, counts in another. A new index
+    built with `previous` (the index of an earlier version of the same pack) reuses the
+    analysis of every document that did not change, so a reload that changes a few files
+    tokenises and stems only their documents; the weights, which depend on the whole pack
+    (document frequencies, average length), are recomputed, so the result is exactly the
+    index a cold build gives."""
+
+    def __init__(self, documents: Iterable[Document], previous: SearchIndex | None = None):
         self.documents = list(documents)
-        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        counts: list[Counter[str]] = []
-        lengths: list[int] = []
-        surfaces: set[str] = set()
-        for doc in self.documents:
-            typed = words(doc.text + " " + doc.extra)
-            surfaces.update(typed)
-            c = Counter(stem(w) for w in typed)
-            title = words(doc.title)
-            surfaces.update(title)
-            for w in title:
-                c[stem(w)] += TITLE_BOOST
-            counts.append(c)
-            lengths.append(sum(c.values()) or 1)
-        n = len(self.documents) or 1
-        avg = sum(lengths) / n if lengths else 1.0
-        df = Counter(t for c in counts for t in c)
-        for i, c in enumerate(counts):
-            norm = K1 * (1 - B + B * lengths[i] / avg)
-            for t, tf in c.items():
-                postings[t].append((i, self._idf(n, df[t]) * tf * (K1 + 1) / (tf + norm)))
-        self._postings = {t: sorted(p, key=lambda x: -x[1])[:MAX_POSTINGS] for t, p in postings.items()}
-        self._vocab = sorted(self._postings)
-        self._surfaces = frozenset(surfaces)
-        self._df = dict(df)
-        self._n = n
+        if previous is not None:
+            self._term_ids, self._terms = previous._term_ids, previous._terms
+            self._word_ids, self._words = previous._word_ids, previous._words
+            old = previous._analysed
+        else:
+            self._term_ids: dict[str, int] = {}  # stemmed term -> id, and back
+            self._terms: list[str] = []
+            self._word_ids: dict[str, int] = {}  # word as typed -> id, and back
+            self._words: list[str] = []
+            old = {}
+        stems: dict[str, tuple[int, int]] = {}  # each distinct word stemmed once per build
+        analyses = [old.get(doc) or self._analyse(doc, stems) for doc in self.documents]
+        self._analysed: dict[Document, _Analysis] = dict(zip(self.documents, analyses))
+        self._build(analyses)
         self._bags: dict[int, frozenset[str]] = {}
         self._typed: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
         self._expanded: dict[str, list[tuple[str, float]]] = {}
+
+    def _analyse(self, doc: Document, stems: dict[str, tuple[int, int]]) -> _Analysis:
+        typed = Counter(WORD.findall(f"{doc.text} {doc.extra}".casefold()))
+        for w in STOP.intersection(typed):
+            del typed[w]
+        title = words(doc.title)
+        typed.update(dict.fromkeys(title, 0))  # title words are held as typed too; counted below
+        counts: dict[int, int] = {}
+        get, word_ids = stems.get, []
+        for w, k in typed.items():
+            ids = get(w)
+            if ids is None:
+                ids = self._word(w, stems)
+            word_ids.append(ids[1])
+            counts[ids[0]] = counts.get(ids[0], 0) + k
+        for w in title:
+            tid = get(w)[0]  # type: ignore[index]  # every title word is in `typed`, so known by now
+            counts[tid] = counts.get(tid, 0) + TITLE_BOOST
+        return _Analysis(array("I", counts.keys()), array("I", counts.values()), sum(counts.values()) or 1,
+                         array("I", word_ids))
+
+    def _word(self, word: str, stems: dict[str, tuple[int, int]]) -> tuple[int, int]:
+        """(term id, word id) of a word as typed: its stem's id and its own, both kept across builds."""
+        term = stem(word)
+        tid = self._term_ids.get(term)
+        if tid is None:
+            tid = self._term_ids[term] = len(self._terms)
+            self._terms.append(sys.intern(term))
+        wid = self._word_ids.get(word)
+        if wid is None:
+            wid = self._word_ids[word] = len(self._words)
+            self._words.append(sys.intern(word))
+        ids = stems[word] = (tid, wid)
+        return ids
+
+    def _build(self, analyses: list[_Analysis]) -> None:
+        n = len(self.documents) or 1
+        avg = sum(a.length for a in analyses) / n if analyses else 1.0
+        df: Counter[int] = Counter()
+        for a in analyses:
+            df.update(a.terms)
+        idf = {t: self._idf(n, k) for t, k in df.items()}  # once per term, not once per posting
+        postings: dict[int, list[tuple[float, int]]] = {t: [] for t in df}  # term id -> (-weight, position)
+        k1 = K1 + 1
+        for i, a in enumerate(analyses):
+            norm = K1 * (1 - B + B * a.length / avg)  # as written, so the weights are bit for bit a cold build's
+            for t, tf in zip(a.terms, a.counts):
+                postings[t].append((-(idf[t] * tf * k1 / (tf + norm)), i))
+        names = self._terms
+        self._postings: dict[str, _Postings] = {}
+        for t, p in postings.items():
+            # (-weight, position): highest weight first, ties in document order, as a stable sort by weight gives.
+            best = heapq.nsmallest(MAX_POSTINGS, p) if len(p) > MAX_POSTINGS else sorted(p)
+            self._postings[names[t]] = _Postings(array("I", (d for _, d in best)), array("d", (-w for w, _ in best)))
+        self._vocab = sorted(self._postings)
+        held: set[int] = set()
+        for a in analyses:
+            held.update(a.words)
+        words_ = self._words
+        self._surfaces = frozenset(words_[w] for w in held)
+        self._df = {names[t]: k for t, k in df.items()}
+        self._n = n
 
     @staticmethod
     def _idf(n: int, df: int) -> float:
