@@ -107,6 +107,7 @@ class ContentReloader(Component):
         self._running: asyncio.Task[None] | None = None
         self._again = False
         self.reloads = 0  # finished reload attempts, good or bad (tests wait on it)
+        self.problems: tuple[object, ...] = ()  # why the last reload was refused (PackProblems); () once one succeeds
 
     async def start(self) -> None:
         self._loaded = await asyncio.to_thread(fingerprint, self.directory)
@@ -154,6 +155,7 @@ class ContentReloader(Component):
             with loading_beside_the_loop():
                 catalog = await asyncio.to_thread(build_catalog, self.directory, self.cache_dir)
         except PackError as exc:
+            self.problems = tuple(exc.problems)
             log.error("content reload (%s) refused: %d problem(s) in %s; still serving %s v%s",
                       reason, len(exc.problems), self.directory, old.name, old.version)
             for problem in exc.problems:
@@ -168,6 +170,7 @@ class ContentReloader(Component):
             return False
         finally:
             self._loaded = seen  # a refused edit is not retried until the files change again
+        self.problems = ()
         old = [engine.catalog for engine in self.engines]
         for engine in self.engines:
             engine.replace_catalog(catalog)
