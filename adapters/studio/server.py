@@ -239,13 +239,10 @@ class Studio:
                 return web.Response(status=403, text="Send the question file from the studio's own page.\n")
         try:
             response = await handler(request)
-        except web.HTTPException as exc:
-            response = exc
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers.setdefault("Cache-Control", "no-store")
+        except web.HTTPException as exc:  # 404, 405: with the same headers
+            _secure(exc.headers)
+            raise
+        _secure(response.headers)
         return response
 
     def app(self) -> web.Application:
@@ -261,7 +258,7 @@ class Studio:
         app.router.add_get("/f/questions", self.questions_page)
         app.router.add_post("/f/questions", self.questions_run)
         app.router.add_get("/events", self.events)
-        app.router.add_get("/favicon.ico", lambda request: web.Response(status=204))
+        app.router.add_get("/favicon.ico", _no_icon)
         app.router.add_static("/static/", STATIC, show_index=False, follow_symlinks=False)
         app.on_shutdown.append(self._close_streams)
         return app
@@ -271,6 +268,18 @@ class Studio:
         for name in names:
             name = f"[{name}]" if ":" in name and not name.startswith("[") else name
             self.allowed_hosts.add(f"{name}:{port}".casefold())
+
+
+def _secure(headers) -> None:
+    headers["Content-Security-Policy"] = CSP
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Frame-Options"] = "DENY"
+    headers.setdefault("Cache-Control", "no-store")
+
+
+async def _no_icon(request: web.Request) -> web.Response:
+    return web.Response(status=204)
 
 
 def url_of(host: str, port: int) -> str:
