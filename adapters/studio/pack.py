@@ -65,6 +65,29 @@ def entries(engine: Engine) -> list[Entry]:
     return out
 
 
+def choice_of(engine: Engine, line: str) -> str | None:
+    """The autocomplete name of what `line` shows (as `entries` gives it), without listing the pack."""
+    cat = engine.catalog
+    words = line.split()
+    kind, ids = (words[0], words[1:]) if words else ("", [])
+    if kind == "topic" and len(ids) == 1 and ids[0] in cat.topics:
+        return cat.topics[ids[0]].title
+    if kind == "compare" and len(ids) in (2, 3):
+        c = cat.comparison_between(ids[0], ids[1])
+        if c is not None and len(ids) == 2:
+            return c.title
+        if c is not None:
+            return next((a.title for a in c.aspects if a.id == ids[2]), None)
+    if kind == "fact" and len(ids) == 1 and ids[0] in cat.facts:
+        return f"{ids[0]}: {cat.facts[ids[0]].text}"
+    if kind == "sources" and len(ids) == 1 and ids[0] in cat.sources:
+        return f"{ids[0]}: {cat.sources[ids[0]].title}"
+    if kind == "help" and len(ids) == 1:
+        spec = next((s for s in engine.registry if s.name == ids[0]), None)
+        return f"{spec.name}: {spec.summary}" if spec is not None else None
+    return None
+
+
 def search(all_entries: list[Entry], query: str) -> list[Entry]:
     """Entries whose label, command line, aliases or tags hold every word of `query`."""
     words = query.casefold().split()

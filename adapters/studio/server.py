@@ -151,8 +151,8 @@ class Studio:
 
     async def card(self, request: web.Request) -> web.Response:
         line = request.query.get("line", "").strip()[:500] or "help"
-        choices = [e.choice for e in self.entries() if e.line == line and e.choice]
-        view = pack.card_view(self.engine, line, choices)
+        choice = pack.choice_of(self.engine, line)
+        view = pack.card_view(self.engine, line, [choice] if choice else [])
         return self.html("card.html", view=view)
 
     async def scale(self, request: web.Request) -> web.Response:

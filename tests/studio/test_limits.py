@@ -115,3 +115,17 @@ def test_an_error_card_kind_is_measured_like_any_other() -> None:
     reply = Reply((Card("Oops", FOOTER, body=words(int(slack_render.MAX_SECTION_TEXT * 0.95)), kind=CardKind.ERROR),),
                   is_error=True)
     assert [f.platform for f in flags_of(reply)] == ["Slack"]
+
+
+def test_a_card_is_flagged_with_its_own_autocomplete_name(engine: Engine) -> None:
+    """choice_of gives the name `entries` lists for the same line, for every entry of the pack."""
+    from adapters.studio.pack import choice_of, entries
+
+    for entry in entries(engine):
+        if entry.kind != "scale":
+            assert choice_of(engine, entry.line) == entry.choice, entry.line
+    long_fact = next(f for f in engine.catalog.facts.values() if len(f"{f.id}: {f.text}") > 100)
+    from adapters.studio.pack import card_view
+
+    view = card_view(engine, f"fact {long_fact.id}", [choice_of(engine, f"fact {long_fact.id}")])
+    assert [f.platform for f in view.flags] == ["Autocomplete"] and view.flags[0].level == "cut"

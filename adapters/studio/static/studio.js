@@ -54,7 +54,9 @@
   async function refresh(version) {
     loading += 1;
     try {
-      await Promise.all([showStatus(), showIndex(), showMain()]);
+      // What is on screen first; the index (slow on a large pack) after it.
+      await Promise.all([showStatus(), showMain()]);
+      await showIndex();
       if (version !== undefined) document.body.dataset.version = String(version);
     } finally {
       loading -= 1;
