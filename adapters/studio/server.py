@@ -47,6 +47,7 @@ POLL_SECONDS = 0.25  # the studio polls faster than a deployment: the author is 
 KEEPALIVE = 15.0
 STATIC = Path(__file__).parent / "static"
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+WILDCARDS = ("0.0.0.0", "::", "")
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "font-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
@@ -233,9 +234,9 @@ class Studio:
         if self.allowed_hosts and host.casefold() not in self.allowed_hosts:
             return web.Response(status=421, text="This studio answers only at its own address "
                                 "(open the URL `cytobot studio` printed).\n")
-        if request.method == "POST":
+        if request.method == "POST":  # only from the studio's own page
             origin = request.headers.get("Origin", "")
-            if not origin or urlsplit(origin).netloc.casefold() not in self.allowed_hosts:
+            if not origin or urlsplit(origin).netloc.casefold() != host.casefold():
                 return web.Response(status=403, text="Send the question file from the studio's own page.\n")
         try:
             response = await handler(request)
@@ -264,6 +265,11 @@ class Studio:
         return app
 
     def allow(self, host: str, port: int) -> None:
+        """Answer requests naming this address (and, on loopback, its other loopback names). On a
+        wildcard address (0.0.0.0, ::) any name is accepted: the author chose to expose it."""
+        if host in WILDCARDS:
+            self.allowed_hosts.clear()
+            return
         names = {host, *LOOPBACK} if host in LOOPBACK else {host}
         for name in names:
             name = f"[{name}]" if ":" in name and not name.startswith("[") else name
