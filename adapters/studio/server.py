@@ -90,12 +90,15 @@ class Studio:
         self._entries: tuple[int, list[pack.Entry]] | None = None
         self.allowed_hosts: set[str] = set()
         self.closing = False
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ state
 
     def _reloaded(self, swapped: bool) -> None:
         self.version += 1
-        asyncio.get_running_loop().create_task(self._notify())
+        task = asyncio.get_running_loop().create_task(self._notify())
+        self._tasks.add(task)  # kept until done, so it is not collected half-way
+        task.add_done_callback(self._tasks.discard)
 
     async def _notify(self) -> None:
         async with self.changed:
@@ -218,7 +221,7 @@ class Studio:
                 async with self.changed:
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(self.changed.wait(), KEEPALIVE)
-        except (ConnectionResetError, asyncio.CancelledError):
+        except ConnectionResetError:  # the page went away
             pass
         return response
 

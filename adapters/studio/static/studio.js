@@ -14,7 +14,12 @@
   }
 
   function route() {
-    const hash = decodeURIComponent(location.hash.replace(/^#/, ""));
+    let hash = "";
+    try {
+      hash = decodeURIComponent(location.hash.replace(/^#/, ""));
+    } catch (e) {
+      hash = "";  // a malformed address: the home page
+    }
     const slash = hash.indexOf("/");
     const view = slash < 0 ? hash : hash.slice(0, slash);
     const arg = slash < 0 ? "" : hash.slice(slash + 1);
