@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install lock bench check clean
+.PHONY: run test install lock bench check clean browser
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/cytobot console
 
-test: $(STAMP)
+# The pack studio's browser tests drive Debian's Chromium through Playwright (never a browser
+# Playwright downloads): install it when it is missing.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "make: $(CHROMIUM) is missing; installing Debian's chromium for the studio's browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/cytobot content check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

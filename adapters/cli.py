@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_sub.add_parser("upgrade", help="create or migrate the database to this version's schema")
     db_sub.add_parser("current", help="show the database's schema revision")
+    studio = sub.add_parser("studio", help="see every card of a pack as Slack, Discord and the terminal show it, live, in a browser")
+    studio.add_argument("directory", nargs="?", help="pack directory (default: CYTOBOT_CONTENT_DIR or the bundled pack)")
+    studio.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765; 0 picks a free one)")
+    studio.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, loopback only)")
+    studio.add_argument("--questions", metavar="FILE", help="a question file like tests/data/questions.yaml to score")
     return parser
 
 
@@ -295,6 +300,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_all(app)
     if args.command == "db":
         return cmd_db(app, args.db_command)
+    if args.command == "studio":
+        from adapters.studio.server import run as run_studio
+
+        return run_studio(Path(args.directory).resolve() if args.directory else app.content_dir, host=args.host,
+                          port=args.port, questions_file=Path(args.questions) if args.questions else None)
     engine = load_engine(app)
     if engine is None:
         return 1

@@ -138,6 +138,7 @@ class ContentReloader(Component):
         self._running: asyncio.Task[None] | None = None
         self._again = False
         self.reloads = 0  # finished reload attempts, good or bad (tests wait on it)
+        self.problems: tuple[object, ...] = ()  # why the last reload was refused (PackProblems); () once one succeeds
 
     async def start(self) -> None:
         self._loaded = self._baseline if self._baseline is not None else await asyncio.to_thread(fingerprint, self.directory)
@@ -187,6 +188,7 @@ class ContentReloader(Component):
             with loading_beside_the_loop():
                 catalog = await asyncio.to_thread(build_catalog, real, self.cache_dir, self.engines[0].catalog)
         except PackError as exc:
+            self.problems = tuple(exc.problems)
             log.error("content reload (%s) refused: %d problem(s) in %s; still serving %s v%s",
                       reason, len(exc.problems), _where(self.directory, real), old.name, old.version)
             for problem in exc.problems:
@@ -202,6 +204,7 @@ class ContentReloader(Component):
             return False
         finally:
             self._loaded = seen  # a refused edit is not retried until the files change again
+        self.problems = ()
         old = [engine.catalog for engine in self.engines]
         for engine in self.engines:
             engine.replace_catalog(catalog)
