@@ -1,8 +1,10 @@
 """Wiring daily facts into a process: the store, the scheduler, and an engine whose `daily`
 commands reach them.
 
-`open_daily(engine, posters)` opens the database (migrating it, or refusing one a newer
-cytobot migrated) and builds the scheduler for a mapping platform -> Poster. `cytobot run`,
+`open_daily(engine, posters)` builds the store, the scheduler (for a mapping platform ->
+Poster) and the service without reaching the database; `connect=True` also opens it (migrating
+it, or refusing one a newer cytobot migrated). `cytobot run` reaches it from its component,
+retrying while it cannot (the process serves, and /readyz says why it is not ready). `cytobot run`,
 `slack` and `discord` (`adapters.launch`) run it as a component beside the platforms
 (`adapters.daily_component`); `cytobot console` uses `running_daily`, which also starts it and
 drains it on the way out.
@@ -69,17 +71,20 @@ def with_service(engine: Engine, service: object) -> Engine:
 
 async def open_daily(engine: Callable[[], Engine], posters: Mapping[str, Poster], *, url: str | None = None,
                      catch_up: timedelta | None = None, clock: Clock = SYSTEM_CLOCK,
-                     settings: SchedulerSettings | None = None, observer: Observer | None = None) -> DailyFacts:
-    """Open the store (migrating it) and build the scheduler and service; not started yet.
-    `engine` gives the engine whose `fact` command renders posts (called each time: reloads
-    count). Raises DailyUnavailable with a one-line reason."""
+                     settings: SchedulerSettings | None = None, observer: Observer | None = None,
+                     connect: bool = False) -> DailyFacts:
+    """Build the store, scheduler and service; not started yet, and (unless `connect`) not
+    connected either. `engine` gives the engine whose `fact` command renders posts (called each
+    time: reloads count). Raises DailyUnavailable with a one-line reason (a bad URL or setting;
+    with `connect`, also a database that cannot be opened)."""
     from bot.daily.scheduler import SchedulerSettings
     from bot.daily.service import DailyFacts
 
     try:
         if settings is None:
             settings = SchedulerSettings.from_env(**({"catch_up": catch_up} if catch_up is not None else {}))
-        return await DailyFacts.open(engine, posters, url=url, clock=clock, settings=settings, observer=observer)
+        return await DailyFacts.open(engine, posters, url=url, clock=clock, settings=settings, observer=observer,
+                                     connect=connect)
     except database_errors() as exc:
         raise DailyUnavailable(explain(exc, url)) from exc
 
@@ -99,7 +104,8 @@ async def running_daily(
     Poster; more can be attached later): what `cytobot console` uses. Yields the engine to
     serve and the runtime; on the way out the scheduler drains. Raises DailyUnavailable."""
     current: list[Engine] = []
-    daily = await open_daily(lambda: current[0], posters, url=url, catch_up=catch_up, clock=clock, settings=settings)
+    daily = await open_daily(lambda: current[0], posters, url=url, catch_up=catch_up, clock=clock, settings=settings,
+                             connect=True)
     wired = with_service(engine, daily.service)
     current.append(wired)
     try:

@@ -6,12 +6,15 @@ Kept apart from `adapters.daily` so that `cytobot ask` never imports the runner.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from adapters.inflight import INFLIGHT, Inflight
-from adapters.run import Component
+from adapters.run import RETRY_FIRST, RETRY_MAX, Component, Fatal
 from bot.reply import Reply
 
 if TYPE_CHECKING:
@@ -19,6 +22,21 @@ if TYPE_CHECKING:
     from bot.daily.service import DailyFacts
 
 log = logging.getLogger("cytobot.daily")
+
+READY_CACHE_ENV = "CYTOBOT_DATABASE_READY_CACHE"
+DEFAULT_READY_CACHE = 2.0  # seconds a readiness answer about the database is reused
+PING_WAIT = 1.5  # seconds /readyz waits for the database's answer (the runner allows a check 2 s)
+# TEST ONLY: posts per second on Slack (its poster's default is 1), so a test can fan out
+# hundreds of posts in seconds. Not for production use.
+TEST_SLACK_RATE_ENV = "CYTOBOT_TEST_ONLY_SLACK_RATE"
+
+
+def ready_cache(env: Mapping[str, str] | None = None) -> float:
+    raw = (os.environ if env is None else env).get(READY_CACHE_ENV, "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else DEFAULT_READY_CACHE
+    except ValueError:
+        return DEFAULT_READY_CACHE  # adapters.settings refuses it at start-up with a message
 
 
 class DailyComponent(Component):
@@ -29,23 +47,82 @@ class DailyComponent(Component):
     name = "daily"
 
     def __init__(self, daily: DailyFacts, posters: Mapping[str, Poster], *, drain_seconds: float,
-                 inflight: Inflight = INFLIGHT):
+                 inflight: Inflight = INFLIGHT, cache_seconds: float | None = None):
         self.daily = daily
         self.posters = {platform: TrackedPoster(poster, inflight) for platform, poster in posters.items()}
         self.drain_seconds = drain_seconds
+        self.cache_seconds = ready_cache() if cache_seconds is None else cache_seconds
+        self._connected = False
+        self._ping: asyncio.Task[None] | None = None
+        self._pinged: tuple[float, str | None] | None = None  # (time.monotonic(), the answer)
 
     async def start(self) -> None:
         for platform, poster in self.posters.items():
             await self.daily.scheduler.attach(platform, poster)
-        await self.daily.start()
+        self.problem = "daily facts: connecting to the database"
+        self.task = asyncio.create_task(self._run(), name="daily-connect")
+
+    async def _run(self) -> None:
+        """Reach the database (migrating it) and start the scheduler; while the database cannot
+        be reached, retry like the platforms (doubling pauses up to a minute), with the reason
+        in /readyz. Then stay: the scheduler's workers run on their own."""
+        from bot.daily.health import failure_reason
+        from bot.daily.migrate import DatabaseTooNew
+
+        pause = RETRY_FIRST
+        while True:
+            try:
+                await self.daily.store.upgrade()
+                await self.daily.start()
+                break
+            except DatabaseTooNew:
+                raise
+            except Exception as exc:
+                reason = failure_reason(exc, self.daily.store.health.statement_timeout)
+                self.report(f"daily facts: cannot reach the database ({reason}); retrying")
+                log.warning("daily facts: cannot reach the database %s (%s); retrying in %.0f s",
+                            self.daily.store.where, reason, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, RETRY_MAX)
+        self._connected = True
+        self.problem = None
+        await asyncio.Event().wait()  # until the runner cancels it at shutdown
+
+    def failure(self, exc: BaseException) -> Fatal:
+        from adapters.daily import explain
+
+        return Fatal(explain(exc), 1)
 
     async def check(self) -> str | None:
-        return self.daily.problem
+        if not self._connected:
+            return self.problem or "daily facts: not started"
+        return await self._database() or self.daily.problem
+
+    async def _database(self) -> str | None:
+        """Whether the database answers a cheap query, asked at most every `cache_seconds`."""
+        now = time.monotonic()
+        if self._pinged is not None and now - self._pinged[0] < self.cache_seconds:
+            return self._pinged[1]
+        if self._ping is None or self._ping.done():
+            self._ping = asyncio.create_task(self.daily.store.ping())
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ping), PING_WAIT)
+            answer = None
+        except TimeoutError:
+            answer = f"daily facts: the database cannot be reached (no answer within {PING_WAIT:g} s)"
+        except Exception:
+            answer = self.daily.store.health.problem or "daily facts: the database cannot be reached"
+        self._pinged = (time.monotonic(), answer)
+        return answer
 
     async def drain(self) -> None:
+        if not self._connected and self.task is not None:
+            self.task.cancel()  # still trying to reach the database: stop trying
         await self.daily.drain()
 
     async def close(self) -> None:
+        if self._ping is not None and not self._ping.done():
+            self._ping.cancel()
         try:
             await self.daily.close(self.drain_seconds)
         finally:
@@ -82,7 +159,12 @@ def platform_posters(slack: Any = None, discord: Any = None) -> dict[str, Poster
         except ImportError:
             log.warning("daily facts are not posted on Slack: adapters/slack/poster.py is missing")
         else:
-            posters["slack"] = SlackPoster(slack.app.client)
+            test_rate = os.environ.get(TEST_SLACK_RATE_ENV, "").strip()
+            if test_rate:
+                log.warning("daily facts: test-only Slack posting rate in use (%s)", TEST_SLACK_RATE_ENV)
+                posters["slack"] = SlackPoster(slack.app.client, rate=float(test_rate))
+            else:
+                posters["slack"] = SlackPoster(slack.app.client)
     if discord is not None:
         try:
             from adapters.discord.poster import DiscordPoster

@@ -162,9 +162,15 @@ class DailyFacts:
         clock: Clock = SYSTEM_CLOCK,
         settings: SchedulerSettings | None = None,
         observer: Observer | None = None,
+        connect: bool = True,
     ) -> DailyFacts:
+        """`connect=False` builds everything without reaching the database (no migration yet):
+        the caller runs `store.upgrade()` when the database can be reached."""
         settings = settings or SchedulerSettings.from_env()
-        store = await Store.open(url)
+        store = await Store.open(url) if connect else Store.connect(url)
+        counter = getattr(observer, "store_error", None)
+        if callable(counter):
+            store.health.on_error = counter
 
         def facts() -> Iterable[str]:
             return engine().catalog.facts.keys()
