@@ -72,7 +72,7 @@ def with_service(engine: Engine, service: object) -> Engine:
 async def open_daily(engine: Callable[[], Engine], posters: Mapping[str, Poster], *, url: str | None = None,
                      catch_up: timedelta | None = None, clock: Clock = SYSTEM_CLOCK,
                      settings: SchedulerSettings | None = None, observer: Observer | None = None,
-                     connect: bool = False) -> DailyFacts:
+                     connect: bool = False, timeouts: tuple[float, float] | None = None) -> DailyFacts:
     """Build the store, scheduler and service; not started yet, and (unless `connect`) not
     connected either. `engine` gives the engine whose `fact` command renders posts (called each
     time: reloads count). Raises DailyUnavailable with a one-line reason (a bad URL or setting;
@@ -84,7 +84,7 @@ async def open_daily(engine: Callable[[], Engine], posters: Mapping[str, Poster]
         if settings is None:
             settings = SchedulerSettings.from_env(**({"catch_up": catch_up} if catch_up is not None else {}))
         return await DailyFacts.open(engine, posters, url=url, clock=clock, settings=settings, observer=observer,
-                                     connect=connect)
+                                     connect=connect, timeouts=timeouts)
     except database_errors() as exc:
         raise DailyUnavailable(explain(exc, url)) from exc
 

@@ -60,32 +60,44 @@ class DailyComponent(Component):
         for platform, poster in self.posters.items():
             await self.daily.scheduler.attach(platform, poster)
         self.problem = "daily facts: connecting to the database"
-        self.task = asyncio.create_task(self._run(), name="daily-connect")
-
-    async def _run(self) -> None:
-        """Reach the database (migrating it) and start the scheduler; while the database cannot
-        be reached, retry like the platforms (doubling pauses up to a minute), with the reason
-        in /readyz. Then stay: the scheduler's workers run on their own."""
-        from bot.daily.health import failure_reason
         from bot.daily.migrate import DatabaseTooNew
 
-        pause = RETRY_FIRST
-        while True:
-            try:
-                await self.daily.store.upgrade()
-                await self.daily.start()
-                break
-            except DatabaseTooNew:
-                raise
-            except Exception as exc:
-                reason = failure_reason(exc, self.daily.store.health.statement_timeout)
-                self.report(f"daily facts: cannot reach the database ({reason}); retrying")
-                log.warning("daily facts: cannot reach the database %s (%s); retrying in %.0f s",
-                            self.daily.store.where, reason, pause)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, RETRY_MAX)
+        try:
+            connected = await self._connect_once()  # the usual case: the database is there at start
+        except DatabaseTooNew as exc:
+            raise self.failure(exc) from None
+        self.task = asyncio.create_task(self._run(connected), name="daily-connect")
+
+    async def _connect_once(self) -> Exception | None:
+        """One attempt to reach the database (migrating it) and start the scheduler: None when
+        it worked, else the failure. A database a newer cytobot migrated raises."""
+        from bot.daily.migrate import DatabaseTooNew
+
+        try:
+            await self.daily.store.upgrade()
+            await self.daily.start()
+        except (DatabaseTooNew, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            return exc
         self._connected = True
         self.problem = None
+        return None
+
+    async def _run(self, failure: Exception | None) -> None:
+        """While the database cannot be reached, retry like the platforms (doubling pauses up to
+        a minute), with the reason in /readyz. Then stay: the scheduler's workers run on their own."""
+        from bot.daily.health import failure_reason
+
+        pause = RETRY_FIRST
+        while failure is not None:
+            reason = failure_reason(failure, self.daily.store.health.statement_timeout)
+            self.report(f"daily facts: cannot reach the database ({reason}); retrying")
+            log.warning("daily facts: cannot reach the database %s (%s); retrying in %.0f s",
+                        self.daily.store.where, reason, pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RETRY_MAX)
+            failure = await self._connect_once()
         await asyncio.Event().wait()  # until the runner cancels it at shutdown
 
     def failure(self, exc: BaseException) -> Fatal:

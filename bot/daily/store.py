@@ -21,7 +21,8 @@ from sqlalchemy import Row, String, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from . import migrate
-from .database import SQLITE_BUSY_SECONDS, create_engine, database_url, describe, dialect_insert, timeouts
+from .database import SQLITE_BUSY_SECONDS, create_engine, database_url, describe, dialect_insert
+from .database import timeouts as env_timeouts
 from .health import StoreHealth
 from .records import Claim, Delivery, Outcome, PlatformPause, Scan, Status, Subscription, delivery_key
 from .rotation import Rotation, consume, upcoming
@@ -99,6 +100,16 @@ _ROTATE = update(subscriptions).where(
 ).values(rotation_cycle=bindparam("n_cycle"), rotation_done=bindparam("n_done"), rotation_last=bindparam("n_last"))
 
 
+class OtherWorkspace(Exception):
+    """The channel's daily facts were set up from another workspace (a shared Slack channel):
+    only that workspace may change them. Not a database failure."""
+
+    def __init__(self, platform: str, channel: str):
+        super().__init__(f"{platform} channel {channel} is subscribed from another workspace")
+        self.platform = platform
+        self.channel = channel
+
+
 class Store:
     """Async access to the daily-fact tables. Open with `await Store.open(url)`."""
 
@@ -114,10 +125,10 @@ class Store:
             index_elements=["subscription_id", "local_date"]).returning(*_delivery_columns())
 
     @classmethod
-    async def open(cls, url: str | None = None, *, upgrade: bool = True) -> Store:
+    async def open(cls, url: str | None = None, *, upgrade: bool = True, timeouts: tuple[float, float] | None = None) -> Store:
         """Connect to `url` (default: CYTOBOT_DATABASE_URL, else SQLite in ./data) and bring the
         schema up to date; raises migrate.DatabaseTooNew for a database a newer cytobot migrated."""
-        store = cls.connect(url)
+        store = cls.connect(url, timeouts)
         try:
             if upgrade:
                 await store.upgrade()
@@ -129,12 +140,13 @@ class Store:
         return store
 
     @classmethod
-    def connect(cls, url: str | None = None) -> Store:
+    def connect(cls, url: str | None = None, timeouts: tuple[float, float] | None = None) -> Store:
         """A store for `url` that has not talked to the database yet (nothing is migrated):
-        `cytobot run` builds it at once and reaches the database when it can (`upgrade`)."""
+        `cytobot run` builds it at once and reaches the database when it can (`upgrade`).
+        `timeouts` (connect, statement) in seconds; default: the environment's."""
         url = url or database_url()
-        _, statement = timeouts()
-        return cls(create_engine(url), describe(url), statement)
+        connect, statement = timeouts or env_timeouts()
+        return cls(create_engine(url, connect_timeout=connect, statement_timeout=statement), describe(url), statement)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -146,7 +158,7 @@ class Store:
             async with self._lock if self._lock is not None else contextlib.nullcontext():
                 async with self.engine.begin() as connection:
                     yield connection
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, OtherWorkspace):
             raise
         except Exception as exc:
             self.health.failed(operation, exc)
@@ -178,11 +190,25 @@ class Store:
 
     # ------------------------------------------------------------------ subscriptions (commands)
 
-    async def get(self, platform: str, channel: str) -> Subscription | None:
+    async def get(self, platform: str, channel: str, workspace: str | None = None) -> Subscription | None:
+        """The channel's subscription made from `workspace`; with no workspace given, the one
+        that is not stopped (else the latest changed)."""
+        statement = select(subscriptions).where(subscriptions.c.platform == platform, subscriptions.c.channel == channel)
+        if workspace is not None:
+            statement = statement.where(subscriptions.c.workspace == workspace)
+        statement = statement.order_by((subscriptions.c.status == Status.STOPPED.value), subscriptions.c.changed_at.desc())
         async with self._tx("get") as conn:
-            row = (await conn.execute(select(subscriptions).where(
-                subscriptions.c.platform == platform, subscriptions.c.channel == channel))).first()
+            row = (await conn.execute(statement.limit(1))).first()
         return None if row is None else _subscription(row)
+
+    @staticmethod
+    async def _owner_elsewhere(conn: AsyncConnection, platform: str, workspace: str, channel: str) -> None:
+        """Refuse a change to a channel whose live subscription another workspace made."""
+        other = (await conn.execute(select(subscriptions.c.workspace).where(
+            subscriptions.c.platform == platform, subscriptions.c.channel == channel,
+            subscriptions.c.workspace != workspace, subscriptions.c.status != Status.STOPPED.value).limit(1))).first()
+        if other is not None:
+            raise OtherWorkspace(platform, channel)
 
     async def subscribe(self, *, platform: str, workspace: str, channel: str, at: time, zone: str, by: str,
                         now: datetime, seed: int) -> Subscription:
@@ -195,27 +221,34 @@ class Store:
         statement = self._insert(subscriptions).values(
             platform=platform, channel=channel, created_at=now, rotation_seed=seed, rotation_cycle=0,
             rotation_done="[]", rotation_last=None, **values,
-        ).on_conflict_do_update(index_elements=["platform", "channel"], set_=values)
+        ).on_conflict_do_update(index_elements=["platform", "workspace", "channel"], set_=values)
         async with self._tx("subscribe") as conn:
+            await self._owner_elsewhere(conn, platform, workspace, channel)
             await conn.execute(statement)
             row = (await conn.execute(select(subscriptions).where(
-                subscriptions.c.platform == platform, subscriptions.c.channel == channel))).one()
+                subscriptions.c.platform == platform, subscriptions.c.workspace == workspace,
+                subscriptions.c.channel == channel))).one()
         return _subscription(row)
 
-    async def unsubscribe(self, platform: str, channel: str, *, by: str, now: datetime) -> bool:
+    async def unsubscribe(self, platform: str, channel: str, *, by: str, now: datetime, workspace: str = "") -> bool:
         async with self._tx("unsubscribe") as conn:
+            await self._owner_elsewhere(conn, platform, workspace, channel)
             result = await conn.execute(update(subscriptions).where(
-                subscriptions.c.platform == platform, subscriptions.c.channel == channel,
+                subscriptions.c.platform == platform, subscriptions.c.workspace == workspace,
+                subscriptions.c.channel == channel,
                 subscriptions.c.status != Status.STOPPED.value,
             ).values(status=Status.STOPPED.value, next_due=None, pause_reason=None, changed_by=by, changed_at=now))
         return result.rowcount > 0
 
-    async def resume(self, platform: str, channel: str, *, by: str, now: datetime, catch_up: timedelta) -> Subscription | None:
+    async def resume(self, platform: str, channel: str, *, by: str, now: datetime, catch_up: timedelta,
+                     workspace: str = "") -> Subscription | None:
         """Make a paused subscription active again. The post a pause stopped goes out now if it is
         still inside the catch-up window; otherwise the next one is at the usual time."""
         async with self._tx("resume") as conn:
+            await self._owner_elsewhere(conn, platform, workspace, channel)
             row = (await conn.execute(self._locked(select(subscriptions).where(
-                subscriptions.c.platform == platform, subscriptions.c.channel == channel)))).first()
+                subscriptions.c.platform == platform, subscriptions.c.workspace == workspace,
+                subscriptions.c.channel == channel)))).first()
             if row is None or row._mapping["status"] == Status.STOPPED.value:
                 return None
             sub = _subscription(row)
@@ -466,4 +499,4 @@ def _hours(span: timedelta) -> str:
     return f"{hours:g} hour{'s' if hours != 1 else ''}"
 
 
-__all__ = ["Claim", "Delivery", "Outcome", "PlatformPause", "Status", "Store", "Subscription", "delivery_key"]
+__all__ = ["OtherWorkspace", "Claim", "Delivery", "Outcome", "PlatformPause", "Status", "Store", "Subscription", "delivery_key"]
