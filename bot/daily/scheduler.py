@@ -78,6 +78,7 @@ class SchedulerSettings:
     backoff: float = 10.0  # first retry after this many seconds, doubling each time
     backoff_cap: float = 900.0
     store_retry: float = 5.0  # after a store error, look again this much later
+    write_retry: float = 0.5  # a claim's write that failed is tried again after this, doubling up to 8 times it
     # Delivery rows are kept this long past the catch-up window (each subscription's newest
     # row always), then pruned, `prune_batch` rows per statement, every `prune_every` seconds.
     retention: timedelta = timedelta(days=7)
@@ -512,14 +513,14 @@ class Scheduler:
     async def _persist(self, until: datetime | None, write: Callable[[], Awaitable[object]]) -> object:
         """A write that must not be lost to a store outage (a post that went out must be marked,
         or it is sent again once its lease runs out): each write is its own transaction, tried
-        again (waits doubling to 4 s) for as long as the claim's lease holds; then it is given up
+        again (waits doubling from 0.5 s to 4 s) for as long as the claim's lease holds; then it is given up
         and left to the lease. The outage is logged once by the store, not per post."""
         attempt = 0
         while True:
             try:
                 return await write()
             except Exception:
-                wait = min(4.0, 0.5 * 2**attempt)
+                wait = min(8 * self.settings.write_retry, self.settings.write_retry * 2**attempt)
                 attempt += 1
                 if until is None or self.clock.now() + timedelta(seconds=wait) >= until:
                     raise
