@@ -26,9 +26,10 @@ log = logging.getLogger("cytobot.daily")
 READY_CACHE_ENV = "CYTOBOT_DATABASE_READY_CACHE"
 DEFAULT_READY_CACHE = 2.0  # seconds a readiness answer about the database is reused
 PING_WAIT = 1.5  # seconds /readyz waits for the database's answer (the runner allows a check 2 s)
-# TEST ONLY: posts per second on Slack (its poster's default is 1), so a test can fan out
-# hundreds of posts in seconds. Not for production use.
-TEST_SLACK_RATE_ENV = "CYTOBOT_TEST_ONLY_SLACK_RATE"
+# TEST ONLY: posts per second on each platform (instead of the posters' 1 on Slack, 50 on
+# Discord), so a fault test fans out hundreds of posts at a pace of its choosing. Not for
+# production use.
+TEST_RATE_ENV = "CYTOBOT_TEST_ONLY_POST_RATE"
 
 
 def ready_cache(env: Mapping[str, str] | None = None) -> float:
@@ -117,6 +118,8 @@ class DailyComponent(Component):
             return self._pinged[1]
         if self._ping is None or self._ping.done():
             self._ping = asyncio.create_task(self.daily.store.ping())
+            # A ping that outlives the wait ends later; its failure is the store's to count and log.
+            self._ping.add_done_callback(lambda task: task.cancelled() or task.exception())
         try:
             await asyncio.wait_for(asyncio.shield(self._ping), PING_WAIT)
             answer = None
@@ -165,25 +168,25 @@ def platform_posters(slack: Any = None, discord: Any = None) -> dict[str, Poster
     """The posters of the platforms this process runs, from their services' clients.
     Each poster module comes with its adapter; a missing one is said once in the log."""
     posters: dict[str, Poster] = {}
+    test_rate = os.environ.get(TEST_RATE_ENV, "").strip()
+    rate: dict[str, float] = {}
+    if test_rate:
+        log.warning("daily facts: test-only posting rate in use (%s)", TEST_RATE_ENV)
+        rate = {"rate": float(test_rate)}
     if slack is not None:
         try:
             from adapters.slack.poster import SlackPoster
         except ImportError:
             log.warning("daily facts are not posted on Slack: adapters/slack/poster.py is missing")
         else:
-            test_rate = os.environ.get(TEST_SLACK_RATE_ENV, "").strip()
-            if test_rate:
-                log.warning("daily facts: test-only Slack posting rate in use (%s)", TEST_SLACK_RATE_ENV)
-                posters["slack"] = SlackPoster(slack.app.client, rate=float(test_rate))
-            else:
-                posters["slack"] = SlackPoster(slack.app.client)
+            posters["slack"] = SlackPoster(slack.app.client, **rate)
     if discord is not None:
         try:
             from adapters.discord.poster import DiscordPoster
         except ImportError:
             log.warning("daily facts are not posted on Discord: adapters/discord/poster.py is missing")
         else:
-            posters["discord"] = FollowingPoster(lambda: discord.client, DiscordPoster)
+            posters["discord"] = FollowingPoster(lambda: discord.client, lambda client: DiscordPoster(client, **rate))
     return posters
 
 

@@ -35,9 +35,13 @@ class StoreHealth:
         self.errors: Counter[str] = Counter()
         self.outages = 0
         self._since = 0.0
+        self._answered = float("-inf")  # time.monotonic() of the last success
         self.on_error: Callable[[str], None] | None = None  # metrics: called with the operation's name
 
-    def failed(self, operation: str, exc: BaseException) -> None:
+    def failed(self, operation: str, exc: BaseException, started: float | None = None) -> None:
+        """`operation` failed; `started` is when it began (time.monotonic()). A failure of an
+        operation that began before the database last answered is counted but changes nothing:
+        it is the tail of an outage already over (a connection that hung), not a new one."""
         self.errors[operation] += 1
         if self.on_error is not None:
             try:
@@ -45,6 +49,8 @@ class StoreHealth:
             except Exception:  # an observer never breaks the store
                 log.exception("daily facts: the observer failed")
         reason = failure_reason(exc, self.statement_timeout)
+        if started is not None and started < self._answered:
+            return
         if self.ok is not False:
             self.ok = False
             self.outages += 1
@@ -57,9 +63,10 @@ class StoreHealth:
 
     def succeeded(self) -> None:
         if self.ok is False:
-            log.info("daily facts: the database %s answers again, after %.0f s", self.where, time.monotonic() - self._since)
+            log.warning("daily facts: the database %s answers again, after %.0f s", self.where, time.monotonic() - self._since)
         self.ok = True
         self.reason = None
+        self._answered = time.monotonic()
 
     @property
     def problem(self) -> str | None:

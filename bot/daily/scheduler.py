@@ -269,7 +269,7 @@ class Scheduler:
                 raise
             except Exception as exc:
                 self.stats["store_errors"] += 1
-                if self.store.health.ok is False:  # an outage: the store said so once, when it began
+                if getattr(exc, "store_operation", None):  # a database failure: the store said so, once per outage
                     log.debug("daily facts on %s: a pass failed (%s)", platform, type(exc).__name__)
                 else:  # not the database: a bug, worth its traceback
                     log.warning("daily facts on %s: a pass failed (%s); trying again in %gs", platform,

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import re
+from time import monotonic
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime, time, timedelta
 
@@ -154,6 +155,7 @@ class Store:
     @contextlib.asynccontextmanager
     async def _tx(self, operation: str) -> AsyncIterator[AsyncConnection]:
         """One transaction; its outcome tells `health` whether the database answers."""
+        started = monotonic()
         try:
             async with self._lock if self._lock is not None else contextlib.nullcontext():
                 async with self.engine.begin() as connection:
@@ -161,7 +163,9 @@ class Store:
         except (asyncio.CancelledError, OtherWorkspace):
             raise
         except Exception as exc:
-            self.health.failed(operation, exc)
+            self.health.failed(operation, exc, started)
+            with contextlib.suppress(AttributeError, TypeError):
+                exc.store_operation = operation  # type: ignore[attr-defined]  # accounted for: said and counted
             raise
         self.health.succeeded()
 
@@ -172,12 +176,13 @@ class Store:
 
     async def upgrade(self) -> None:
         """Bring the schema up to date (what `open` does); counted like any operation."""
+        started = monotonic()
         try:
             await migrate.upgrade(self.engine, self.where)
         except (asyncio.CancelledError, migrate.DatabaseTooNew):
             raise
         except Exception as exc:
-            self.health.failed("migrate", exc)
+            self.health.failed("migrate", exc, started)
             raise
         self.health.succeeded()
 
