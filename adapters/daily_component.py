@@ -75,7 +75,8 @@ class DailyComponent(Component):
         from bot.daily.migrate import DatabaseTooNew
 
         try:
-            await self.daily.store.upgrade()
+            if not self.daily.store.migrated:
+                await self.daily.store.upgrade()
             await self.daily.start()
         except (DatabaseTooNew, asyncio.CancelledError):
             raise

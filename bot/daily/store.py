@@ -117,6 +117,7 @@ class Store:
     def __init__(self, engine: AsyncEngine, where: str = "", statement_timeout: float | None = None):
         self.engine = engine
         self.where = where
+        self.migrated = False  # `upgrade` has run in this process
         self.health = StoreHealth(where, statement_timeout if engine.dialect.name != "sqlite" else SQLITE_BUSY_SECONDS)
         self.dialect = engine.dialect.name
         # SQLite has one writer at a time: queue here rather than in its busy handler.
@@ -184,6 +185,7 @@ class Store:
         except Exception as exc:
             self.health.failed("migrate", exc, started)
             raise
+        self.migrated = True
         self.health.succeeded()
 
     def _insert(self, table):  # type: ignore[no-untyped-def]
