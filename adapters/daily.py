@@ -1,8 +1,10 @@
 """Wiring daily facts into a process: the store, the scheduler, and an engine whose `daily`
 commands reach them.
 
-`open_daily(engine, posters)` opens the database (migrating it, or refusing one a newer
-cytobot migrated) and builds the scheduler for a mapping platform -> Poster. `cytobot run`,
+`open_daily(engine, posters)` builds the store, the scheduler (for a mapping platform ->
+Poster) and the service, and tries the database once (migrating it, or refusing one a newer
+cytobot migrated); one it cannot reach is retried by `cytobot run`'s component (the process
+serves, and /readyz says why it is not ready). `connect=True` requires the database at once. `cytobot run`,
 `slack` and `discord` (`adapters.launch`) run it as a component beside the platforms
 (`adapters.daily_component`); `cytobot console` uses `running_daily`, which also starts it and
 drains it on the way out.
@@ -69,19 +71,35 @@ def with_service(engine: Engine, service: object) -> Engine:
 
 async def open_daily(engine: Callable[[], Engine], posters: Mapping[str, Poster], *, url: str | None = None,
                      catch_up: timedelta | None = None, clock: Clock = SYSTEM_CLOCK,
-                     settings: SchedulerSettings | None = None, observer: Observer | None = None) -> DailyFacts:
-    """Open the store (migrating it) and build the scheduler and service; not started yet.
-    `engine` gives the engine whose `fact` command renders posts (called each time: reloads
-    count). Raises DailyUnavailable with a one-line reason."""
+                     settings: SchedulerSettings | None = None, observer: Observer | None = None,
+                     connect: bool = False, timeouts: tuple[float, float] | None = None) -> DailyFacts:
+    """Build the store, scheduler and service; not started yet. Without `connect` the database is
+    tried once (migrated if it answers) and, if it cannot be reached, left to the component to
+    retry. `engine` gives the engine whose `fact` command renders posts (called each time:
+    reloads count). Raises DailyUnavailable with a one-line reason (a bad URL or setting, a
+    database a newer cytobot migrated; with `connect`, also a database that cannot be opened)."""
+    from bot.daily.migrate import DatabaseTooNew
     from bot.daily.scheduler import SchedulerSettings
     from bot.daily.service import DailyFacts
 
     try:
         if settings is None:
             settings = SchedulerSettings.from_env(**({"catch_up": catch_up} if catch_up is not None else {}))
-        return await DailyFacts.open(engine, posters, url=url, clock=clock, settings=settings, observer=observer)
+        daily = await DailyFacts.open(engine, posters, url=url, clock=clock, settings=settings, observer=observer,
+                                      connect=connect, timeouts=timeouts)
     except database_errors() as exc:
         raise DailyUnavailable(explain(exc, url)) from exc
+    if not connect:
+        # One try now, so a reachable database is migrated before the platforms start; one that
+        # cannot be reached is the component's to retry (the store has logged why).
+        try:
+            await daily.store.upgrade()
+        except DatabaseTooNew as exc:
+            await daily.store.close()
+            raise DailyUnavailable(explain(exc, url)) from exc
+        except Exception:
+            pass
+    return daily
 
 
 @contextlib.asynccontextmanager
@@ -99,7 +117,8 @@ async def running_daily(
     Poster; more can be attached later): what `cytobot console` uses. Yields the engine to
     serve and the runtime; on the way out the scheduler drains. Raises DailyUnavailable."""
     current: list[Engine] = []
-    daily = await open_daily(lambda: current[0], posters, url=url, catch_up=catch_up, clock=clock, settings=settings)
+    daily = await open_daily(lambda: current[0], posters, url=url, catch_up=catch_up, clock=clock, settings=settings,
+                             connect=True)
     wired = with_service(engine, daily.service)
     current.append(wired)
     try:

@@ -52,15 +52,17 @@ async def serve(app: Settings, *, slack: SlackSettings | None = None, discord: D
     settle()
     metrics = Metrics()
     engines: dict[str, Engine] = {}
-    # Daily facts: the database is opened (and migrated) before anything connects; a database
-    # that cannot be used stops the start with one line. Posts render through any engine (they
-    # share the pack, and a reload swaps it in all of them).
+    # Daily facts: built here, connected by their component (a database that cannot be reached
+    # yet is retried, and /readyz says why); a URL or setting that cannot work stops the start
+    # with one line. Posts render through any engine (they share the pack, and a reload swaps
+    # it in all of them).
     from adapters.daily import DailyUnavailable, open_daily
 
     try:
         daily = await open_daily(lambda: next(iter(engines.values())), {},
                                  url=app.cytobot_database_url.get_secret_value(), catch_up=app.cytobot_daily_catch_up,
-                                 observer=metrics)
+                                 observer=metrics, timeouts=(app.cytobot_database_connect_timeout,
+                                                             app.cytobot_database_statement_timeout))
     except DailyUnavailable as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 1
@@ -95,7 +97,7 @@ async def serve(app: Settings, *, slack: SlackSettings | None = None, discord: D
     # Last in the list: it starts after the platforms, drains first (no new claims) and closes
     # first, once its posts in flight are done, while the platforms are still connected.
     scheduler = DailyComponent(daily, platform_posters(slack_service, discord_service),
-                               drain_seconds=app.cytobot_drain_seconds)
+                               drain_seconds=app.cytobot_drain_seconds, cache_seconds=app.cytobot_database_ready_cache)
     runner = Runner([reloader, *platforms, scheduler], drain_seconds=app.cytobot_drain_seconds,
                     on_reload=lambda: reloader.request("SIGHUP"), prog=prog)
     if http is not None:

@@ -28,6 +28,9 @@ COMMAND_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 # A daily post is due at a minute; popular minutes are spread, and catch-up may run hours late.
 LAG_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 900, 1800, 3600, 7200, 21600)
 REJECT_REASONS = ("bad_signature", "malformed", "too_large", "unsupported", "not_found")
+# Store operations present at 0 from the start (others appear at their first error): readiness
+# probes, the scheduler's look, claims and the marks that follow a send.
+STORE_OPERATIONS = ("ping", "migrate", "scan", "claim", "take_over", "finish_sent", "release")
 
 UNDELIVERED = "undelivered"  # the outcome of a request answered but whose reply never reached the user
 prometheus_client.disable_created_metrics()  # the *_created series only double the output
@@ -84,6 +87,10 @@ class Metrics(Observer):
                                 ["reason"], registry=r)
         for reason in REJECT_REASONS:
             self.rejected.labels(reason)  # present at 0, so a rate() over them works from the start
+        self.store_errors = Counter("cytobot_daily_store_errors", "Daily-facts database operations that failed, by operation",
+                                    ["operation"], registry=r)
+        for operation in STORE_OPERATIONS:
+            self.store_errors.labels(operation)
         self.pack = Info("cytobot_content_pack", "The content pack being served", registry=r)
         self.reloads = Counter("cytobot_content_reloads", "Content reloads, by outcome (loaded or refused)",
                                ["outcome"], registry=r)
@@ -110,6 +117,10 @@ class Metrics(Observer):
         self.paused_subscriptions.clear()
         for reason, count in counts.items():
             self.paused_subscriptions.labels(reason).set(count)
+
+    def store_error(self, operation: str) -> None:
+        """A daily-facts store operation failed (a method name of bot.daily.store.Store)."""
+        self.store_errors.labels(operation[:40]).inc()
 
     # --- what the runner reports --------------------------------------------------------
     def reject(self, reason: str) -> None:

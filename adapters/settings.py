@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     # --- daily facts ------------------------------------------------------------------------
     cytobot_database_url: SecretStr = Field(
         SecretStr(DEFAULT_DATABASE_URL), description="SQLite or PostgreSQL URL for daily-fact subscriptions")
+    cytobot_database_connect_timeout: float = Field(
+        5.0, gt=0, le=600, description="PostgreSQL: seconds connecting to the database may take")
+    cytobot_database_statement_timeout: float = Field(
+        5.0, gt=0, le=600, description="PostgreSQL: seconds one statement may take before it counts as failed")
+    cytobot_database_ready_cache: float = Field(
+        2.0, ge=0, le=60, description="seconds /readyz reuses its last answer about the database")
     cytobot_daily_catch_up: timedelta = Field(
         timedelta(hours=6), description="a daily post missed by less than this goes out late; older ones are skipped")
 

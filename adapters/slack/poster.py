@@ -8,9 +8,13 @@ serve other channels meanwhile. So the poster builds its own client from the one
 slack_sdk's default connection-error retry: re-sending a post whose request may already have
 reached Slack could post it twice, and that decision belongs to the scheduler.
 
-Slack has no idempotency key for `chat.postMessage`: if the process dies after Slack accepted
-a post and before the scheduler recorded it, the post can go out again. The scheduler's claim
-keeps that window to one request.
+Slack has no idempotency key for `chat.postMessage`, so each post carries its delivery key in
+its message metadata (`event_payload.key`). When Slack does not answer in time after the
+request went out, the poster looks for that key in the channel's recent history
+(`conversations.history`, scopes `channels:history` and `groups:history`) before it sends
+again: a post Slack accepted but answered slowly is recorded as sent, never posted twice. What
+remains: a process that dies after Slack accepted a post and before the post was marked sent
+(its successor does not know to look), see README.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,6 +51,11 @@ NETWORK_RETRY = 5.0
 # whole platform for a RetryAfter's seconds, which one odd channel must not cause; its own
 # backoff spaces the retries of that post and bounds their number.
 UNKNOWN_RETRY = 0.0
+
+# Message metadata naming the delivery, so a post can be found again (Slack shows it to no one).
+EVENT_TYPE = "cytobot_daily_fact"
+LOOKUP_LIMIT = 100  # messages read per look, newest first, since the post's first attempt
+LOOKUP_SLACK = 60.0  # seconds before the first attempt the look starts (clocks differ)
 
 TRANSIENT = frozenset({"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable",
                        "request_timeout", "team_added_to_org"})
@@ -109,6 +119,10 @@ class SlackPoster:
         self._template = client
         self._session: aiohttp.ClientSession | None = None
         self._client: AsyncWebClient | None = None
+        # Keys whose post may have reached Slack without an answer: key -> wall time of the first try.
+        self._uncertain: dict[str, float] = {}
+        self._lookup_refused = False  # said once: without the history scopes nothing can be looked up
+        self.lookups = 0  # conversations.history calls made (tests, metrics)
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -125,27 +139,77 @@ class SlackPoster:
         return self._client
 
     @staticmethod
-    def message(reply: Reply) -> dict[str, Any]:
+    def message(reply: Reply, key: str = "") -> dict[str, Any]:
         """The arguments of chat.postMessage for `reply`: the adapter's public rendering (no
-        share button; everything escaped, so nobody is pinged) with link previews off."""
-        return {**render_message(dataclasses.replace(reply, visibility=Visibility.PUBLIC)),
+        share button; everything escaped, so nobody is pinged) with link previews off, and the
+        delivery key in the message metadata."""
+        args = {**render_message(dataclasses.replace(reply, visibility=Visibility.PUBLIC)),
                 "unfurl_links": False, "unfurl_media": False}
+        if key:
+            args["metadata"] = {"event_type": EVENT_TYPE, "event_payload": {"key": key}}
+        return args
 
     async def post(self, channel: str, reply: Reply, *, key: str) -> PostOutcome:
-        """One request, one outcome; never raises, never sleeps, never retries. `key` is unused:
-        Slack offers no way to de-duplicate a post."""
+        """One post, one outcome; never raises, never sleeps, never retries. A key whose last
+        try went unanswered is first looked for in the channel (found: Sent, nothing posted)."""
+        if key in self._uncertain:
+            found = await self._find(channel, key)
+            if found is None:  # the look itself failed: sending could post twice, so wait
+                return RetryAfter(NETWORK_RETRY, "Slack did not say whether an earlier try was posted")
+            if found:
+                self._uncertain.pop(key, None)
+                return Sent(found)
+        started = time.time()
         try:
-            response = await self._posting_client().chat_postMessage(channel=channel, **self.message(reply))
+            response = await self._posting_client().chat_postMessage(channel=channel, **self.message(reply, key))
+            self._uncertain.pop(key, None)
             return Sent(str(response.get("ts") or ""))
         except SlackApiError as exc:
+            self._uncertain.pop(key, None)
             return self._failure(channel, exc)
         except (asyncio.TimeoutError, TimeoutError):
+            # The request went out; Slack may have posted it. Look now, and again before any resend.
+            self._uncertain.setdefault(key, started)
+            while len(self._uncertain) > 10_000:  # days that ended without an answer: forget the oldest
+                self._uncertain.pop(next(iter(self._uncertain)))
+            found = await self._find(channel, key)
+            if found:
+                self._uncertain.pop(key, None)
+                return Sent(found)
             return RetryAfter(NETWORK_RETRY, f"Slack did not answer within {self.timeout:g} s")
         except (aiohttp.ClientError, OSError) as exc:
             return RetryAfter(NETWORK_RETRY, f"cannot reach Slack ({type(exc).__name__})")
         except Exception as exc:  # a bug must not stop the scheduler: report it, retry later
             log.exception("unexpected failure posting to Slack channel %s", channel)
             return RetryAfter(UNKNOWN_RETRY, f"cytobot failed to post ({type(exc).__name__})")
+
+    async def _find(self, channel: str, key: str) -> str | None:
+        """The ts of the message carrying `key` in `channel`'s recent history; "" when it is not
+        there (or cannot be looked up: sending again is then the old behaviour); None when Slack
+        did not answer the look either."""
+        if self._lookup_refused:
+            return ""
+        since = self._uncertain.get(key, time.time()) - LOOKUP_SLACK
+        self.lookups += 1
+        try:
+            response = await self._posting_client().conversations_history(
+                channel=channel, oldest=f"{since:.6f}", limit=LOOKUP_LIMIT, include_all_metadata=True)
+        except SlackApiError as exc:
+            data = getattr(exc.response, "data", None)
+            error = str(data.get("error") or "") if isinstance(data, Mapping) else ""
+            if error in ("missing_scope", "not_allowed_token_type", "no_permission"):
+                self._lookup_refused = True
+                log.warning("Slack refuses conversations.history (%s): a post Slack answers slowly may be sent twice; "
+                            "add the channels:history and groups:history scopes and reinstall the app", error)
+            return ""
+        except (asyncio.TimeoutError, TimeoutError, aiohttp.ClientError, OSError):
+            return None
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == EVENT_TYPE and payload.get("key") == key:
+                return str(message.get("ts") or "found")
+        return ""
 
     def _failure(self, channel: str, exc: SlackApiError) -> PostOutcome:
         response = exc.response

@@ -18,6 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 DEFAULT_URL = "sqlite:///./data/cytobot.db"
 ENV = "CYTOBOT_DATABASE_URL"
 SQLITE_BUSY_SECONDS = 30.0  # how long a writer waits for another process's write to finish
+# PostgreSQL: how long connecting, and one statement, may take before it counts as a failure.
+# Without them a database that accepts connections and never answers (a partition, a hung
+# server) holds every caller for as long as TCP keeps the connection open.
+CONNECT_TIMEOUT_ENV = "CYTOBOT_DATABASE_CONNECT_TIMEOUT"
+STATEMENT_TIMEOUT_ENV = "CYTOBOT_DATABASE_STATEMENT_TIMEOUT"
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_STATEMENT_TIMEOUT = 5.0
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -38,6 +45,24 @@ def database_url(env: Mapping[str, str] | None = None) -> str:
     """The configured URL as written (CYTOBOT_DATABASE_URL, else the SQLite default)."""
     env = os.environ if env is None else env
     return env.get(ENV, "").strip() or DEFAULT_URL
+
+
+def timeouts(env: Mapping[str, str] | None = None) -> tuple[float, float]:
+    """(connect, statement) timeouts in seconds, from CYTOBOT_DATABASE_CONNECT_TIMEOUT and
+    CYTOBOT_DATABASE_STATEMENT_TIMEOUT (adapters.settings validates them at start-up)."""
+    env = os.environ if env is None else env
+
+    def read(name: str, default: float) -> float:
+        raw = env.get(name, "").strip()
+        try:
+            value = float(raw) if raw else default
+        except ValueError:
+            raise DatabaseUrlError(f"{name} must be a number of seconds such as 5; got {raw[:40]!r}") from None
+        if not 0 < value <= 600:
+            raise DatabaseUrlError(f"{name} must be more than 0 and at most 600 seconds; got {raw[:40]!r}")
+        return value
+
+    return read(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT), read(STATEMENT_TIMEOUT_ENV, DEFAULT_STATEMENT_TIMEOUT)
 
 
 def async_url(url: str) -> URL:
@@ -74,11 +99,16 @@ def sqlite_file(url: URL) -> Path | None:
     return Path(database)
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, connect_timeout: float | None = None, statement_timeout: float | None = None) -> AsyncEngine:
     """An async engine for `url`. For SQLite: the file's directory is created, writers wait for
     each other instead of failing, and transactions begin when we say so (not at the first
-    write, as Python's sqlite3 would), so a claim's read and write are one transaction."""
+    write, as Python's sqlite3 would), so a claim's read and write are one transaction.
+    For PostgreSQL: connecting, waiting for a pooled connection and each statement are bounded
+    by the timeouts (default: the environment's, see `timeouts`)."""
     target = async_url(url)
+    default_connect, default_statement = timeouts()
+    connect_timeout = connect_timeout or default_connect
+    statement_timeout = statement_timeout or default_statement
     path = sqlite_file(target)
     if target.drivername.startswith("sqlite"):
         if path is not None:
@@ -87,7 +117,9 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(target, connect_args={"timeout": SQLITE_BUSY_SECONDS}, pool_reset_on_return=None)
         _sqlite_transactions(engine)
         return engine
-    return create_async_engine(target, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_async_engine(
+        target, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=connect_timeout,
+        connect_args={"timeout": connect_timeout, "command_timeout": statement_timeout})
 
 
 def dialect_insert(dialect: str, table: Table):  # type: ignore[no-untyped-def]

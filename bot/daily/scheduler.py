@@ -78,6 +78,12 @@ class SchedulerSettings:
     backoff: float = 10.0  # first retry after this many seconds, doubling each time
     backoff_cap: float = 900.0
     store_retry: float = 5.0  # after a store error, look again this much later
+    write_retry: float = 0.5  # a claim's write that failed is tried again after this, doubling up to 8 times it
+    # Delivery rows are kept this long past the catch-up window (each subscription's newest
+    # row always), then pruned, `prune_batch` rows per statement, every `prune_every` seconds.
+    retention: timedelta = timedelta(days=7)
+    prune_every: float = 3600.0
+    prune_batch: int = 1000
 
     def __post_init__(self) -> None:
         if self.catch_up <= timedelta(0):
@@ -139,7 +145,7 @@ class Scheduler:
         self._wake = {platform: asyncio.Event() for platform in self.posters}
         self._paused: dict[str, str] = {}
         self._pausing: dict[str, str] = {}  # platform pauses decided here and not yet in the store
-        self._store_ok = False
+        self._maintenance: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -149,10 +155,11 @@ class Scheduler:
         the platform again, after one refused request)."""
         if self._started:
             return
-        self._started = True
-        self._store_ok = True
         for platform, poster in self.posters.items():
-            await self._start_worker(platform, poster)
+            if platform not in self._workers:  # a start the database interrupted is tried again
+                await self._start_worker(platform, poster)
+        self._started = True
+        self._maintenance = asyncio.create_task(self._prune_forever(), name="daily-prune")
         log.info("daily facts: scheduler %s started for %s", self.holder, ", ".join(self.posters) or "no platform yet")
 
     async def attach(self, platform: str, poster: Poster) -> None:
@@ -174,7 +181,7 @@ class Scheduler:
     @property
     def ready(self) -> bool:
         """Running, and its last look at the store worked."""
-        return self._started and not self._stopping and self._store_ok and not any(t.done() for t in self._workers.values())
+        return self.problem is None
 
     @property
     def problem(self) -> str | None:
@@ -183,8 +190,8 @@ class Scheduler:
             return "daily facts: the scheduler has not started"
         if self._stopping:
             return "daily facts: draining"
-        if not self._store_ok:
-            return "daily facts: the database cannot be reached"
+        if self.store.health.problem:
+            return self.store.health.problem
         if any(t.done() for t in self._workers.values()):
             return "daily facts: a worker stopped"
         return None
@@ -231,6 +238,9 @@ class Scheduler:
                 log.warning("daily facts: %d send(s) still running at shutdown were cancelled", len(pending))
                 await asyncio.gather(*pending, return_exceptions=True)
         self._workers = {}
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            await asyncio.gather(self._maintenance, return_exceptions=True)
         log.info("daily facts: scheduler %s stopped (%s)", self.holder, dict(self.stats))
 
     # ------------------------------------------------------------------ the worker
@@ -258,19 +268,18 @@ class Scheduler:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                first = self._store_ok  # a traceback for the first failure, one line for the rest of an outage
-                self._store_ok = False
                 self.stats["store_errors"] += 1
-                log.warning("daily facts on %s: a pass failed (%s); trying again in %gs", platform,
-                            (str(exc) or type(exc).__name__).splitlines()[0][:200], self.settings.store_retry,
-                            exc_info=first)
+                if getattr(exc, "store_operation", None):  # a database failure: the store said so, once per outage
+                    log.debug("daily facts on %s: a pass failed (%s)", platform, type(exc).__name__)
+                else:  # not the database: a bug, worth its traceback
+                    log.warning("daily facts on %s: a pass failed (%s); trying again in %gs", platform,
+                                type(exc).__name__, self.settings.store_retry, exc_info=True)
                 await self._nap(self.settings.store_retry, self._stop)
 
     async def _pass(self, platform: str, poster: Poster, pacer: Pacer, capacity: asyncio.Semaphore, wake: asyncio.Event) -> None:
         wake.clear()
         now = self.clock.now()
         scan = await self.store.scan([platform], now, self.settings.batch, self.holder)
-        self._store_ok = True
         self._paused = {**{name: p.reason for name, p in scan.pauses.items()}, **self._pausing}
         await self._report_paused()
         if platform in self._paused:
@@ -285,17 +294,27 @@ class Scheduler:
         # `claimed` says when the claim is decided and when the subscription is due next.
         claimed: list[asyncio.Future[datetime | None]] = []
         loop = asyncio.get_running_loop()
+        # Set by the first claim the store fails: the pass stops there, rather than walking the
+        # rest of the batch at the platform's pace only to fail each claim in turn.
+        failed_claim = asyncio.Event()
         try:
             for _, _, open_claim, sub in jobs:
-                if self._stopping or platform in self._paused:
+                if self._stopping or platform in self._paused or failed_claim.is_set():
                     break
-                await self._slot(pacer)
-                if self._stopping or platform in self._paused:  # a send that just finished may have paused it
+                await self._slot(pacer, failed_claim)
+                if self._stopping or platform in self._paused or failed_claim.is_set():  # a send may have paused it
+                    if failed_claim.is_set():
+                        pacer.refund()
                     break
                 await capacity.acquire()
+                if failed_claim.is_set():
+                    capacity.release()
+                    pacer.refund()
+                    break
                 decided: asyncio.Future[datetime | None] = loop.create_future()
                 claimed.append(decided)
-                task = asyncio.create_task(self._claim_and_send(platform, poster, pacer, capacity, open_claim, sub, decided))
+                task = asyncio.create_task(self._claim_and_send(platform, poster, pacer, capacity, open_claim, sub, decided,
+                                                                failed_claim))
                 self._inflight.add(task)
                 task.add_done_callback(self._inflight.discard)
         finally:
@@ -312,7 +331,8 @@ class Scheduler:
         await self._nap(delay, wake)
 
     async def _claim_and_send(self, platform: str, poster: Poster, pacer: Pacer, capacity: asyncio.Semaphore,
-                              open_claim: Delivery | None, sub: Subscription, decided: asyncio.Future[datetime | None]) -> None:
+                              open_claim: Delivery | None, sub: Subscription, decided: asyncio.Future[datetime | None],
+                              failed_claim: asyncio.Event | None = None) -> None:
         """Claim one post (or take over an open claim) and, if this scheduler won it, send it.
         `decided` gets when to look at the store again for this subscription (None: no news)."""
         try:
@@ -334,6 +354,9 @@ class Scheduler:
                     if claim.delivery is not None:
                         self.stats["claimed"] += 1
             except Exception as exc:
+                pacer.refund()  # nothing was sent: the slot goes to the next post
+                if failed_claim is not None:
+                    failed_claim.set()
                 decided.set_exception(exc)
                 return
             if claim.delivery is None:
@@ -350,6 +373,34 @@ class Scheduler:
             if not decided.done():
                 decided.set_result(None)
             capacity.release()
+
+    async def _prune_forever(self) -> None:
+        """Prune old delivery rows now and then (any replica may: deletes are idempotent)."""
+        while not self._stopping:
+            try:
+                await self.prune()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the store logged an outage; the next round tries again
+                log.debug("daily facts: pruning failed (%s)", type(exc).__name__)
+            # Real time, not the scheduler's clock: housekeeping is no part of a simulated schedule.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.settings.prune_every)
+
+    async def prune(self) -> int:
+        """Delete the delivery rows older than the catch-up window plus the retention, in
+        batches (a pause between them, so posts never queue behind a long delete)."""
+        before = self.clock.now() - self.settings.catch_up - self.settings.retention
+        total = 0
+        while not self._stopping:
+            removed = await self.store.prune_deliveries(before, batch=self.settings.prune_batch)
+            total += removed
+            if removed < self.settings.prune_batch:
+                break
+            await asyncio.sleep(0.05)
+        if total:
+            log.info("daily facts: pruned %d delivery row(s) due before %s", total, before.strftime("%Y-%m-%d %H:%M UTC"))
+        return total
 
     def _report(self, platform: str, outcome: str, due_at: datetime | None) -> None:
         lag = (self.clock.now() - due_at).total_seconds() if due_at is not None else 0.0
@@ -370,13 +421,13 @@ class Scheduler:
         except Exception:
             log.exception("daily facts: the observer failed")
 
-    async def _slot(self, pacer: Pacer) -> None:
-        while not self._stopping:
+    async def _slot(self, pacer: Pacer, interrupt: asyncio.Event | None = None) -> None:
+        while not self._stopping and not (interrupt is not None and interrupt.is_set()):
             delay = pacer.delay()
             if delay <= 0:
                 pacer.take()
                 return
-            await self._nap(delay, self._stop)
+            await self._nap(delay, interrupt if interrupt is not None else self._stop)
 
     # ------------------------------------------------------------------ one send
 
@@ -418,8 +469,9 @@ class Scheduler:
     async def _record(self, platform: str, pacer: Pacer, delivery: Delivery, sub: Subscription, outcome: PostOutcome,
                       from_platform: bool) -> None:
         now = self.clock.now()
+        until = delivery.lease_until
         if isinstance(outcome, Sent):
-            done = await self._persist(lambda: self.store.finish_sent(
+            done = await self._persist(until, lambda: self.store.finish_sent(
                 delivery, now=now, message_id=outcome.message_id, facts=self.facts(), rotation=sub.rotation))
             self.stats["sent" if done else "sent_after_takeover"] += 1
             self._report(platform, "sent", delivery.due_at)
@@ -430,11 +482,11 @@ class Scheduler:
             retry_at = now + timedelta(seconds=wait)
             if delivery.attempts >= self.settings.max_attempts or retry_at - delivery.due_at > self.settings.catch_up:
                 detail = f"gave up after {delivery.attempts} attempt(s): {outcome.reason}"
-                await self._persist(lambda: self.store.finish(delivery, Outcome.FAILED, now=now, detail=detail))
+                await self._persist(until, lambda: self.store.finish(delivery, Outcome.FAILED, now=now, detail=detail))
                 self.stats["failed"] += 1
                 self._report(platform, "failed", delivery.due_at)
             else:
-                await self._persist(lambda: self.store.release(delivery, retry_at=retry_at, detail=outcome.reason))
+                await self._persist(until, lambda: self.store.release(delivery, retry_at=retry_at, detail=outcome.reason))
                 self.stats["retry_scheduled"] += 1
                 self._report(platform, "retry", delivery.due_at)
                 self.wake(platform)
@@ -442,15 +494,15 @@ class Scheduler:
             if outcome.scope is Scope.PLATFORM:
                 self._paused[platform] = self._pausing[platform] = outcome.reason  # stop at once, before the write lands
                 try:
-                    await self._persist(lambda: self.store.pause_platform(platform, outcome.reason, now))
+                    await self._persist(until, lambda: self.store.pause_platform(platform, outcome.reason, now))
                 finally:
                     self._pausing.pop(platform, None)
-                await self._persist(lambda: self.store.release(delivery, retry_at=now, detail=f"{platform} paused: {outcome.reason}"))
+                await self._persist(until, lambda: self.store.release(delivery, retry_at=now, detail=f"{platform} paused: {outcome.reason}"))
                 self.stats["platform_paused"] += 1
                 self._report(platform, "platform_paused", delivery.due_at)
                 log.error("daily facts on %s: paused for every channel: %s", platform, outcome.reason)
             else:
-                await self._persist(lambda: self.store.pause_channel(delivery, reason=outcome.reason, now=now))
+                await self._persist(until, lambda: self.store.pause_channel(delivery, reason=outcome.reason, now=now))
                 self.stats["paused"] += 1
                 self._report(platform, "paused", delivery.due_at)
                 await self._report_paused(force=True)
@@ -458,16 +510,20 @@ class Scheduler:
         else:  # pragma: no cover - the Poster protocol allows nothing else
             raise TypeError(f"unknown post outcome {outcome!r}")
 
-    async def _persist(self, write: Callable[[], Awaitable[object]], tries: int = 5) -> object:
-        """A write that must not be lost to a brief store outage (a post that went out must be
-        marked, or it is sent again when its lease runs out): retry a few times, then give up."""
-        for attempt in range(tries):
+    async def _persist(self, until: datetime | None, write: Callable[[], Awaitable[object]]) -> object:
+        """A write that must not be lost to a store outage (a post that went out must be marked,
+        or it is sent again once its lease runs out): each write is its own transaction, tried
+        again (waits doubling from 0.5 s to 4 s) for as long as the claim's lease holds; then it is given up
+        and left to the lease. The outage is logged once by the store, not per post."""
+        attempt = 0
+        while True:
             try:
                 return await write()
             except Exception:
-                if attempt == tries - 1:
+                wait = min(8 * self.settings.write_retry, self.settings.write_retry * 2**attempt)
+                attempt += 1
+                if until is None or self.clock.now() + timedelta(seconds=wait) >= until:
                     raise
-                log.warning("daily facts: store write failed, retrying", exc_info=True)
+                self.stats["write_retries"] += 1
                 with contextlib.suppress(Exception):
-                    await asyncio.sleep(min(8.0, 0.5 * 2**attempt))
-        return None  # pragma: no cover
+                    await self.clock.sleep(wait)

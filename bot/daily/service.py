@@ -7,14 +7,16 @@ store, scheduler and service opened, started and stopped together.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from ..commands.base import UserError
 from ..observe import Observer
 from ..request import Caller, Origin, Request
 from .clock import SYSTEM_CLOCK, Clock
@@ -23,7 +25,7 @@ from .rotation import left_in_cycle, upcoming
 from .schedule import zone as load_zone
 from .scheduler import Compose, Scheduler, SchedulerSettings
 from .records import Delivery, PlatformPause, Status, Subscription
-from .store import Store
+from .store import OtherWorkspace, Store
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -77,18 +79,22 @@ class DailyService:
             self.scheduler.wake(platform)
 
     async def subscription(self, caller: Caller) -> Subscription | None:
-        return await self.store.get(caller.platform, caller.channel)
+        """This channel's subscription as made from the caller's workspace."""
+        return await self.store.get(caller.platform, caller.channel, caller.workspace)
 
     async def subscribe(self, caller: Caller, at: time, zone: str) -> Subscription:
         load_zone(zone)  # raises UnknownZone before anything is stored
-        sub = await self.store.subscribe(platform=caller.platform, workspace=caller.workspace, channel=caller.channel,
-                                         at=at, zone=zone, by=caller.user_id, now=self.clock.now(), seed=self._seed())
+        with _refused_elsewhere():
+            sub = await self.store.subscribe(platform=caller.platform, workspace=caller.workspace, channel=caller.channel,
+                                             at=at, zone=zone, by=caller.user_id, now=self.clock.now(), seed=self._seed())
         log.info("daily facts: %s %s subscribed at %s %s", caller.platform, caller.channel, at.strftime("%H:%M"), zone)
         self._changed(caller.platform)
         return sub
 
     async def unsubscribe(self, caller: Caller) -> bool:
-        stopped = await self.store.unsubscribe(caller.platform, caller.channel, by=caller.user_id, now=self.clock.now())
+        with _refused_elsewhere():
+            stopped = await self.store.unsubscribe(caller.platform, caller.channel, by=caller.user_id, now=self.clock.now(),
+                                                   workspace=caller.workspace)
         if stopped:
             log.info("daily facts: %s %s unsubscribed", caller.platform, caller.channel)
             self._changed(caller.platform)
@@ -113,18 +119,37 @@ class DailyService:
 
     async def resume(self, caller: Caller) -> Resumed:
         """Lift this channel's pause and its platform's, whichever there is."""
+        with _refused_elsewhere():
+            other = await self.store.get(caller.platform, caller.channel)
+            if other is not None and other.workspace != caller.workspace and other.status is not Status.STOPPED:
+                raise OtherWorkspace(caller.platform, caller.channel)
         platform_resumed = await self.store.clear_platform_pause(caller.platform)
         sub = await self.subscription(caller)
         channel_resumed = False
         if sub is not None and sub.status is Status.PAUSED:
-            sub = await self.store.resume(caller.platform, caller.channel, by=caller.user_id, now=self.clock.now(),
-                                          catch_up=self.catch_up)
+            with _refused_elsewhere():
+                sub = await self.store.resume(caller.platform, caller.channel, by=caller.user_id, now=self.clock.now(),
+                                              catch_up=self.catch_up, workspace=caller.workspace)
             channel_resumed = sub is not None
         if platform_resumed or channel_resumed:
             log.info("daily facts: %s %s resumed (channel: %s, platform: %s)", caller.platform, caller.channel,
                      channel_resumed, platform_resumed)
             self._changed(caller.platform)
         return Resumed(sub, channel_resumed, platform_resumed)
+
+
+OTHER_WORKSPACE = ("This channel's daily facts were set up from another workspace sharing it, so only that workspace "
+                   "can change them. Ask someone there, or subscribe one of your own workspace's channels.")
+
+
+@contextlib.contextmanager
+def _refused_elsewhere() -> Iterator[None]:
+    """A change from a workspace that does not own the channel's subscription: a clear refusal."""
+    try:
+        yield
+    except OtherWorkspace:
+        log.info("daily facts: a change from another workspace was refused")
+        raise UserError(OTHER_WORKSPACE, (), "Another workspace's daily facts") from None
 
 
 def fact_composer(engine: Callable[[], Engine]) -> Compose:
@@ -162,9 +187,16 @@ class DailyFacts:
         clock: Clock = SYSTEM_CLOCK,
         settings: SchedulerSettings | None = None,
         observer: Observer | None = None,
+        connect: bool = True,
+        timeouts: tuple[float, float] | None = None,
     ) -> DailyFacts:
+        """`connect=False` builds everything without reaching the database (no migration yet):
+        the caller runs `store.upgrade()` when the database can be reached."""
         settings = settings or SchedulerSettings.from_env()
-        store = await Store.open(url)
+        store = await Store.open(url, timeouts=timeouts) if connect else Store.connect(url, timeouts)
+        counter = getattr(observer, "store_error", None)
+        if callable(counter):
+            store.health.on_error = counter
 
         def facts() -> Iterable[str]:
             return engine().catalog.facts.keys()

@@ -14,14 +14,17 @@ import asyncio
 import contextlib
 import json
 import re
+from time import monotonic
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import Row, String, bindparam, func, select, update
+from sqlalchemy import Row, String, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from . import migrate
-from .database import create_engine, database_url, describe, dialect_insert
+from .database import SQLITE_BUSY_SECONDS, create_engine, database_url, describe, dialect_insert
+from .database import timeouts as env_timeouts
+from .health import StoreHealth
 from .records import Claim, Delivery, Outcome, PlatformPause, Scan, Status, Subscription, delivery_key
 from .rotation import Rotation, consume, upcoming
 from .schedule import UnknownZone, local_date, next_post_time
@@ -71,6 +74,7 @@ def _with_subscription():  # type: ignore[no-untyped-def]
 # The scheduler's hot path, built once with bind parameters: constructing a statement costs more
 # CPU than the round trip that runs it.
 _ALL_PAUSES = select(platform_pauses)
+_PING = text("SELECT 1")
 _OPEN_CLAIMS = _with_subscription().where(
     deliveries.c.status == Outcome.CLAIMED.value,
     subscriptions.c.platform.in_(bindparam("platforms", expanding=True)),
@@ -97,12 +101,24 @@ _ROTATE = update(subscriptions).where(
 ).values(rotation_cycle=bindparam("n_cycle"), rotation_done=bindparam("n_done"), rotation_last=bindparam("n_last"))
 
 
+class OtherWorkspace(Exception):
+    """The channel's daily facts were set up from another workspace (a shared Slack channel):
+    only that workspace may change them. Not a database failure."""
+
+    def __init__(self, platform: str, channel: str):
+        super().__init__(f"{platform} channel {channel} is subscribed from another workspace")
+        self.platform = platform
+        self.channel = channel
+
+
 class Store:
     """Async access to the daily-fact tables. Open with `await Store.open(url)`."""
 
-    def __init__(self, engine: AsyncEngine, where: str = ""):
+    def __init__(self, engine: AsyncEngine, where: str = "", statement_timeout: float | None = None):
         self.engine = engine
         self.where = where
+        self.migrated = False  # `upgrade` has run in this process
+        self.health = StoreHealth(where, statement_timeout if engine.dialect.name != "sqlite" else SQLITE_BUSY_SECONDS)
         self.dialect = engine.dialect.name
         # SQLite has one writer at a time: queue here rather than in its busy handler.
         self._lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
@@ -111,30 +127,66 @@ class Store:
             index_elements=["subscription_id", "local_date"]).returning(*_delivery_columns())
 
     @classmethod
-    async def open(cls, url: str | None = None, *, upgrade: bool = True) -> Store:
+    async def open(cls, url: str | None = None, *, upgrade: bool = True, timeouts: tuple[float, float] | None = None) -> Store:
         """Connect to `url` (default: CYTOBOT_DATABASE_URL, else SQLite in ./data) and bring the
         schema up to date; raises migrate.DatabaseTooNew for a database a newer cytobot migrated."""
-        url = url or database_url()
-        engine = create_engine(url)
-        where = describe(url)
+        store = cls.connect(url, timeouts)
         try:
             if upgrade:
-                await migrate.upgrade(engine, where)
+                await store.upgrade()
             else:
-                await migrate.check(engine, where)
+                await migrate.check(store.engine, store.where)
         except BaseException:
-            await engine.dispose()
+            await store.engine.dispose()
             raise
-        return cls(engine, where)
+        return store
+
+    @classmethod
+    def connect(cls, url: str | None = None, timeouts: tuple[float, float] | None = None) -> Store:
+        """A store for `url` that has not talked to the database yet (nothing is migrated):
+        `cytobot run` builds it at once and reaches the database when it can (`upgrade`).
+        `timeouts` (connect, statement) in seconds; default: the environment's."""
+        url = url or database_url()
+        connect, statement = timeouts or env_timeouts()
+        return cls(create_engine(url, connect_timeout=connect, statement_timeout=statement), describe(url), statement)
 
     async def close(self) -> None:
         await self.engine.dispose()
 
     @contextlib.asynccontextmanager
-    async def _tx(self) -> AsyncIterator[AsyncConnection]:
-        async with self._lock if self._lock is not None else contextlib.nullcontext():
-            async with self.engine.begin() as connection:
-                yield connection
+    async def _tx(self, operation: str) -> AsyncIterator[AsyncConnection]:
+        """One transaction; its outcome tells `health` whether the database answers."""
+        started = monotonic()
+        try:
+            async with self._lock if self._lock is not None else contextlib.nullcontext():
+                async with self.engine.begin() as connection:
+                    yield connection
+        except (asyncio.CancelledError, OtherWorkspace):
+            raise
+        except Exception as exc:
+            self.health.failed(operation, exc, started)
+            with contextlib.suppress(AttributeError, TypeError):
+                exc.store_operation = operation  # type: ignore[attr-defined]  # accounted for: said and counted
+            raise
+        self.health.succeeded()
+
+    async def ping(self) -> None:
+        """The cheapest question the database can answer (readiness); raises when it cannot."""
+        async with self._tx("ping") as conn:
+            await conn.execute(_PING)
+
+    async def upgrade(self) -> None:
+        """Bring the schema up to date (what `open` does); counted like any operation."""
+        started = monotonic()
+        try:
+            await migrate.upgrade(self.engine, self.where)
+        except (asyncio.CancelledError, migrate.DatabaseTooNew):
+            raise
+        except Exception as exc:
+            self.health.failed("migrate", exc, started)
+            raise
+        self.migrated = True
+        self.health.succeeded()
 
     def _insert(self, table):  # type: ignore[no-untyped-def]
         return dialect_insert(self.dialect, table)
@@ -145,11 +197,25 @@ class Store:
 
     # ------------------------------------------------------------------ subscriptions (commands)
 
-    async def get(self, platform: str, channel: str) -> Subscription | None:
-        async with self._tx() as conn:
-            row = (await conn.execute(select(subscriptions).where(
-                subscriptions.c.platform == platform, subscriptions.c.channel == channel))).first()
+    async def get(self, platform: str, channel: str, workspace: str | None = None) -> Subscription | None:
+        """The channel's subscription made from `workspace`; with no workspace given, the one
+        that is not stopped (else the latest changed)."""
+        statement = select(subscriptions).where(subscriptions.c.platform == platform, subscriptions.c.channel == channel)
+        if workspace is not None:
+            statement = statement.where(subscriptions.c.workspace == workspace)
+        statement = statement.order_by((subscriptions.c.status == Status.STOPPED.value), subscriptions.c.changed_at.desc())
+        async with self._tx("get") as conn:
+            row = (await conn.execute(statement.limit(1))).first()
         return None if row is None else _subscription(row)
+
+    @staticmethod
+    async def _owner_elsewhere(conn: AsyncConnection, platform: str, workspace: str, channel: str) -> None:
+        """Refuse a change to a channel whose live subscription another workspace made."""
+        other = (await conn.execute(select(subscriptions.c.workspace).where(
+            subscriptions.c.platform == platform, subscriptions.c.channel == channel,
+            subscriptions.c.workspace != workspace, subscriptions.c.status != Status.STOPPED.value).limit(1))).first()
+        if other is not None:
+            raise OtherWorkspace(platform, channel)
 
     async def subscribe(self, *, platform: str, workspace: str, channel: str, at: time, zone: str, by: str,
                         now: datetime, seed: int) -> Subscription:
@@ -162,27 +228,34 @@ class Store:
         statement = self._insert(subscriptions).values(
             platform=platform, channel=channel, created_at=now, rotation_seed=seed, rotation_cycle=0,
             rotation_done="[]", rotation_last=None, **values,
-        ).on_conflict_do_update(index_elements=["platform", "channel"], set_=values)
-        async with self._tx() as conn:
+        ).on_conflict_do_update(index_elements=["platform", "workspace", "channel"], set_=values)
+        async with self._tx("subscribe") as conn:
+            await self._owner_elsewhere(conn, platform, workspace, channel)
             await conn.execute(statement)
             row = (await conn.execute(select(subscriptions).where(
-                subscriptions.c.platform == platform, subscriptions.c.channel == channel))).one()
+                subscriptions.c.platform == platform, subscriptions.c.workspace == workspace,
+                subscriptions.c.channel == channel))).one()
         return _subscription(row)
 
-    async def unsubscribe(self, platform: str, channel: str, *, by: str, now: datetime) -> bool:
-        async with self._tx() as conn:
+    async def unsubscribe(self, platform: str, channel: str, *, by: str, now: datetime, workspace: str = "") -> bool:
+        async with self._tx("unsubscribe") as conn:
+            await self._owner_elsewhere(conn, platform, workspace, channel)
             result = await conn.execute(update(subscriptions).where(
-                subscriptions.c.platform == platform, subscriptions.c.channel == channel,
+                subscriptions.c.platform == platform, subscriptions.c.workspace == workspace,
+                subscriptions.c.channel == channel,
                 subscriptions.c.status != Status.STOPPED.value,
             ).values(status=Status.STOPPED.value, next_due=None, pause_reason=None, changed_by=by, changed_at=now))
         return result.rowcount > 0
 
-    async def resume(self, platform: str, channel: str, *, by: str, now: datetime, catch_up: timedelta) -> Subscription | None:
+    async def resume(self, platform: str, channel: str, *, by: str, now: datetime, catch_up: timedelta,
+                     workspace: str = "") -> Subscription | None:
         """Make a paused subscription active again. The post a pause stopped goes out now if it is
         still inside the catch-up window; otherwise the next one is at the usual time."""
-        async with self._tx() as conn:
+        async with self._tx("resume") as conn:
+            await self._owner_elsewhere(conn, platform, workspace, channel)
             row = (await conn.execute(self._locked(select(subscriptions).where(
-                subscriptions.c.platform == platform, subscriptions.c.channel == channel)))).first()
+                subscriptions.c.platform == platform, subscriptions.c.workspace == workspace,
+                subscriptions.c.channel == channel)))).first()
             if row is None or row._mapping["status"] == Status.STOPPED.value:
                 return None
             sub = _subscription(row)
@@ -197,13 +270,13 @@ class Store:
         return _subscription(row)
 
     async def last_delivery(self, subscription_id: int) -> Delivery | None:
-        async with self._tx() as conn:
+        async with self._tx("last_delivery") as conn:
             row = (await conn.execute(select(deliveries).where(deliveries.c.subscription_id == subscription_id)
                                       .order_by(deliveries.c.local_date.desc()).limit(1))).first()
         return None if row is None else _delivery(row)
 
     async def deliveries_of(self, subscription_id: int) -> list[Delivery]:
-        async with self._tx() as conn:
+        async with self._tx("deliveries_of") as conn:
             rows = (await conn.execute(select(deliveries).where(deliveries.c.subscription_id == subscription_id)
                                        .order_by(deliveries.c.local_date))).all()
         return [_delivery(r) for r in rows]
@@ -213,16 +286,16 @@ class Store:
     async def pause_platform(self, platform: str, reason: str, now: datetime) -> None:
         statement = self._insert(platform_pauses).values(platform=platform, reason=reason, paused_at=now)
         statement = statement.on_conflict_do_update(index_elements=["platform"], set_={"reason": reason, "paused_at": now})
-        async with self._tx() as conn:
+        async with self._tx("pause_platform") as conn:
             await conn.execute(statement)
 
     async def platform_pauses(self) -> dict[str, PlatformPause]:
-        async with self._tx() as conn:
+        async with self._tx("platform_pauses") as conn:
             rows = (await conn.execute(select(platform_pauses))).all()
         return {r.platform: PlatformPause(r.platform, r.reason, r.paused_at) for r in rows}
 
     async def clear_platform_pause(self, platform: str) -> bool:
-        async with self._tx() as conn:
+        async with self._tx("clear_platform_pause") as conn:
             result = await conn.execute(platform_pauses.delete().where(platform_pauses.c.platform == platform))
         return result.rowcount > 0
 
@@ -233,7 +306,7 @@ class Store:
         claims nobody holds any more (retries whose time came, claims of a holder that stopped),
         the subscriptions due, and when the next of them becomes due, so it can sleep till then."""
         platforms = list(platforms)
-        async with self._tx() as conn:
+        async with self._tx("scan") as conn:
             pauses = {r.platform: PlatformPause(r.platform, r.reason, r.paused_at)
                       for r in (await conn.execute(_ALL_PAUSES)).all()}
             active = [p for p in platforms if p not in pauses]
@@ -274,7 +347,7 @@ class Store:
             following = next_post_time(max(due, now - catch_up) if late else due, sub.at, sub.zone)
         except UnknownZone:  # the system's zone database lost this zone: stop, say why, never loop
             reason = f"the time zone {sub.zone} is not in this system's zone database; subscribe again with another"
-            async with self._tx() as conn:
+            async with self._tx("claim") as conn:
                 await conn.execute(update(subscriptions).where(subscriptions.c.id == sub.id).values(
                     status=Status.PAUSED.value, pause_reason=reason, next_due=None, changed_at=now))
             return Claim(Outcome.PAUSED)
@@ -286,7 +359,7 @@ class Store:
         else:
             outcome, detail = Outcome.CLAIMED, None
         claimed = outcome is Outcome.CLAIMED
-        async with self._tx() as conn:
+        async with self._tx("claim") as conn:
             # Compare-and-set: of two schedulers holding the same snapshot, one moves next_due on
             # and the other (on PostgreSQL, after waiting for the row lock) matches nothing.
             moved = await conn.execute(_MOVE_ON, {"b_id": sub.id, "b_due": due, "b_next": following})
@@ -308,7 +381,7 @@ class Store:
                         catch_up: timedelta) -> Claim:
         """Take an unheld claim (a retry whose time came, or a dead holder's post) to send it again.
         CLAIMED (with the delivery) to send it, or how the day ended instead."""
-        async with self._tx() as conn:
+        async with self._tx("take_over") as conn:
             row = (await conn.execute(self._locked(_with_subscription().where(deliveries.c.id == delivery.id), of=deliveries))).first()
             if row is None:
                 return Claim(Outcome.SENT)
@@ -340,7 +413,7 @@ class Store:
         was no longer open (another holder finished it first). `rotation` is the state the caller
         last saw: if it is still current, one statement less."""
         facts = list(facts)
-        async with self._tx() as conn:
+        async with self._tx("finish_sent") as conn:
             result = await conn.execute(_MARK_SENT, {"b_id": delivery.id, "b_message": message_id[:64], "b_now": now,
                                                      "b_fact": delivery.fact_id})
             if result.rowcount == 0:
@@ -365,7 +438,7 @@ class Store:
 
     async def finish(self, delivery: Delivery, outcome: Outcome, *, now: datetime, detail: str) -> bool:
         """End an open claim without a post (failed, skipped)."""
-        async with self._tx() as conn:
+        async with self._tx("finish") as conn:
             result = await conn.execute(update(deliveries).where(
                 deliveries.c.id == delivery.id, deliveries.c.status == Outcome.CLAIMED.value,
             ).values(status=outcome.value, holder=None, lease_until=None, finished_at=now, detail=detail[:1000]))
@@ -373,7 +446,7 @@ class Store:
 
     async def release(self, delivery: Delivery, *, retry_at: datetime, detail: str) -> bool:
         """Give an open claim back to be tried again from `retry_at` (by any scheduler)."""
-        async with self._tx() as conn:
+        async with self._tx("release") as conn:
             result = await conn.execute(update(deliveries).where(
                 deliveries.c.id == delivery.id, deliveries.c.status == Outcome.CLAIMED.value,
             ).values(holder=None, lease_until=retry_at, detail=detail[:1000]))
@@ -381,7 +454,7 @@ class Store:
 
     async def pause_channel(self, delivery: Delivery, *, reason: str, now: datetime) -> None:
         """A permanent error: the day ends paused, and so does the subscription, with the reason."""
-        async with self._tx() as conn:
+        async with self._tx("pause_channel") as conn:
             await conn.execute(update(deliveries).where(
                 deliveries.c.id == delivery.id, deliveries.c.status == Outcome.CLAIMED.value,
             ).values(status=Outcome.PAUSED.value, holder=None, lease_until=None, finished_at=now, detail=reason[:1000]))
@@ -389,10 +462,28 @@ class Store:
                 subscriptions.c.id == delivery.subscription_id, subscriptions.c.status == Status.ACTIVE.value,
             ).values(status=Status.PAUSED.value, pause_reason=reason[:1000], next_due=None, changed_at=now))
 
+    async def prune_deliveries(self, before: datetime, *, batch: int = 1000) -> int:
+        """Delete up to `batch` finished delivery rows due before `before`, never a subscription's
+        newest row (what `daily status` shows as the last post) nor an open claim. Returns how
+        many went; call again while it returns `batch`. Rows inside the catch-up window are what
+        exactly-once rests on: the caller keeps them (`before` lies well behind the window)."""
+        newer = deliveries.alias("newer")
+        doomed = select(deliveries.c.id).where(
+            deliveries.c.status != Outcome.CLAIMED.value,
+            deliveries.c.due_at < before,
+            select(newer.c.id).where(newer.c.subscription_id == deliveries.c.subscription_id,
+                                     newer.c.local_date > deliveries.c.local_date).exists(),
+        ).limit(batch)
+        async with self._tx("prune_deliveries") as conn:
+            ids = [row.id for row in (await conn.execute(doomed)).all()]
+            if ids:
+                await conn.execute(deliveries.delete().where(deliveries.c.id.in_(ids)))
+        return len(ids)
+
     async def paused_counts(self) -> dict[str, int]:
         """Paused subscriptions by the platform error code in their reason (`channel_not_found`,
         `50013`; `other` when there is none): a bounded set, fit for metrics labels."""
-        async with self._tx() as conn:
+        async with self._tx("paused_counts") as conn:
             rows = (await conn.execute(select(subscriptions.c.pause_reason, func.count()).where(
                 subscriptions.c.status == Status.PAUSED.value).group_by(subscriptions.c.pause_reason))).all()
         counts: dict[str, int] = {}
@@ -404,7 +495,7 @@ class Store:
 
     async def counts(self) -> dict[str, int]:
         """Delivery rows by outcome, and subscriptions by status: for tests, metrics, benchmarks."""
-        async with self._tx() as conn:
+        async with self._tx("counts") as conn:
             d = (await conn.execute(select(deliveries.c.status, func.count()).group_by(deliveries.c.status))).all()
             s = (await conn.execute(select(subscriptions.c.status, func.count()).group_by(subscriptions.c.status))).all()
         return {**{f"deliveries.{k}": v for k, v in d}, **{f"subscriptions.{k}": v for k, v in s}}
@@ -415,4 +506,4 @@ def _hours(span: timedelta) -> str:
     return f"{hours:g} hour{'s' if hours != 1 else ''}"
 
 
-__all__ = ["Claim", "Delivery", "Outcome", "PlatformPause", "Status", "Store", "Subscription", "delivery_key"]
+__all__ = ["OtherWorkspace", "Claim", "Delivery", "Outcome", "PlatformPause", "Status", "Store", "Subscription", "delivery_key"]

@@ -70,7 +70,9 @@ subscriptions = Table(
     Column("rotation_cycle", Integer, nullable=False, default=0),
     Column("rotation_done", Text, nullable=False, default="[]"),  # JSON list of fact ids
     Column("rotation_last", String(64)),
-    UniqueConstraint("platform", "channel", name="uq_daily_subscriptions_channel"),
+    # One subscription per channel *of a workspace*: a Slack channel shared between workspaces
+    # (Slack Connect, Enterprise Grid) is not the other workspace's to change (migration 0003).
+    UniqueConstraint("platform", "workspace", "channel", name="uq_daily_subscriptions_workspace_channel"),
     Index("ix_daily_subscriptions_due", "status", "platform", "next_due"),
 )
 

@@ -7,6 +7,9 @@ request so tests can assert on what the bot sent. Failures (429 with Retry-After
 An optional `RateLimiter` answers 429 with Retry-After, as Slack does, when posts come faster
 than the configured limits (about one per second per channel, plus a workspace-wide rate),
 and counts the violations. `users.info` answers from `users` (see `add_user`).
+Accepted posts are kept per channel (`history`, with their metadata) and served by
+`conversations.history`. `post_delay` makes a slow Slack: a post is accepted (in the channel's
+history at once) and answered that many seconds later, as when Slack is slow to respond.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ class FakeSlack(LoopbackServer):
         self.envelopes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._changed = asyncio.Condition()
         self._ts = itertools.count(1)
+        self._epoch = int(time.time())
         # Optional: a future per response_url id, resolved when that id is posted to (benchmarks).
         self.response_waiters: dict[str, asyncio.Future[float]] = {}
         self.record = True  # benchmarks switch recording off to keep memory flat
@@ -70,6 +74,8 @@ class FakeSlack(LoopbackServer):
         self.users: dict[str, dict[str, Any]] = {}  # users.info answers, by user id
         self.response_delay = 0.0  # seconds each response_url post takes (an answer still in flight)
         self.response_script: deque[Scripted] = deque()  # answers for the next response_url posts
+        self.post_delay = 0.0  # seconds an accepted chat.postMessage waits before it is answered
+        self.history: dict[str, list[dict[str, Any]]] = defaultdict(list)  # channel -> messages, oldest first
 
     # --- lifecycle -------------------------------------------------------------------
     def routes(self, router: web.UrlDispatcher) -> None:
@@ -190,9 +196,25 @@ class FakeSlack(LoopbackServer):
         if method == "auth.test":
             return web.json_response({"ok": True, "url": "https://fake.slack.com/", "team": "Fake", "user": "cytobot", "team_id": "T1", "user_id": "UBOT", "bot_id": "BBOT"})
         if method == "chat.postMessage":
-            ts = f"{1700000000 + next(self._ts)}.000100"
-            self.posted[str(body.get("channel", ""))] += 1
-            return web.json_response({"ok": True, "channel": body.get("channel"), "ts": ts, "message": {"text": body.get("text", ""), "ts": ts}})
+            ts = f"{self._epoch + next(self._ts)}.000100"  # unique, increasing, near the wall clock
+            channel = str(body.get("channel", ""))
+            self.posted[channel] += 1
+            message = {"type": "message", "ts": ts, "text": body.get("text", ""), "bot_id": "BBOT"}
+            if isinstance(body.get("metadata"), dict):
+                message["metadata"] = body["metadata"]
+            if self.record:
+                self.history[channel].append(message)
+            if self.post_delay:
+                await asyncio.sleep(self.post_delay)  # posted already; the answer is what is slow
+            return web.json_response({"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text", ""), "ts": ts}})
+        if method == "conversations.history":
+            oldest = float(body.get("oldest") or 0)
+            limit = int(body.get("limit") or 100)
+            with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+            found = [m for m in reversed(self.history.get(str(body.get("channel", "")), [])) if float(m["ts"]) > oldest][:limit]
+            if not with_metadata:
+                found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
+            return web.json_response({"ok": True, "messages": found, "has_more": False})
         if method == "chat.postEphemeral":
             return web.json_response({"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"})
         if method == "users.info":

@@ -13,11 +13,12 @@ from slack_sdk.signature import SignatureVerifier
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 
 
-def slash_command_body(text: str, response_url: str, *, command: str = "/crs", user_name: str = "alice", user_id: str = "U111", channel_id: str = "C123") -> str:
+def slash_command_body(text: str, response_url: str, *, command: str = "/crs", user_name: str = "alice", user_id: str = "U111", channel_id: str = "C123",
+                       team_id: str = "T1") -> str:
     return urlencode(
         {
             "token": "deprecated",
-            "team_id": "T1",
+            "team_id": team_id,
             "team_domain": "fake",
             "channel_id": channel_id,
             "channel_name": "general",
