@@ -5,10 +5,12 @@ handlers), the load generator and the fake Slack (auth.test, response_url) in th
 all on 127.0.0.1. The bare app acks and responds with one fixed card, so the ratio shows
 what the engine and the renderer cost on top of bolt. "bare" is served by `start_http`, like
 cytobot, so both pay for the request checks in front of bolt (size, charset, signature);
-"bolt" is the same bare app behind bolt's own aiohttp adapter, with nothing in front. Rounds
+"bolt" is the same bare app served by bolt's own aiohttp server (`AsyncSlackAppServer`, what
+`app.start()` runs), with nothing of ours in front: cytobot/bolt is issue 19's ratio. Rounds
 alternate between the apps so drift (CPU frequency, other load) hits all alike; the ratios
 are also given per round (their median is steadier on a noisy machine), and so is the server's
-CPU time per request. Goal (issue 10): cytobot reaches >= 0.95 of the bare app's throughput.
+CPU time per request. Goal (issues 10 and 19): cytobot reaches >= 0.95 of the bare app's and of
+bolt's own throughput.
 Bounded in requests and time.
 
     .venv/bin/python -m bench.slack_http [--workers 16] [--requests 40] [--rounds 5]
@@ -72,20 +74,18 @@ def _serve_both(api_url: str, conn: "mp.connection.Connection") -> None:
 
 
 async def _plain_bolt_server(app):  # type: ignore[no-untyped-def]
-    """The bare app as bolt's own aiohttp adapter serves it: no checks in front of bolt."""
+    """The bare app as bolt itself serves it: `AsyncSlackAppServer` (slack_bolt's aiohttp server,
+    what `app.start()` runs), its own `web_app` and handler, with `web.run_app`'s defaults; only
+    the port is picked by us (0: any free one) instead of `run_app`, which would block."""
     from aiohttp import web
-    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+    from slack_bolt.app.async_server import AsyncSlackAppServer
 
     from adapters.slack.http import EVENTS_PATH, HttpServer
 
-    async def events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
-
-    web_app = web.Application()
-    web_app.router.add_post(EVENTS_PATH, events)
-    runner = web.AppRunner(web_app, handle_signals=False, access_log=None)
+    server = AsyncSlackAppServer(port=0, path=EVENTS_PATH, app=app, host="127.0.0.1")
+    runner = web.AppRunner(server.web_app, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, server.host, 0)
     await site.start()
     return HttpServer(runner, site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
 
@@ -166,7 +166,7 @@ async def run(workers: int, per_worker: int, rounds: int) -> None:
         urls = {
             "bare": f"http://127.0.0.1:{bare_port}/slack/events",  # the same server stack as cytobot's
             "cytobot": f"http://127.0.0.1:{ours_port}/slack/events",
-            "bolt": f"http://127.0.0.1:{bolt_port}/slack/events",  # the bare app behind bolt's own adapter
+            "bolt": f"http://127.0.0.1:{bolt_port}/slack/events",  # the bare app behind AsyncSlackAppServer
         }
         stats = {name: Stats() for name in urls}
         ids = itertools.count()
