@@ -96,6 +96,9 @@ class Metrics(Observer):
                                ["outcome"], registry=r)
         for outcome in ("loaded", "refused"):
             self.reloads.labels(outcome)
+        # The children of the per-request series, by label values: `labels()` validates and locks
+        # on every call, and this runs once per answered request. Bounded like the labels are.
+        self._answered: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
 
     # --- Observer -----------------------------------------------------------------------
     def command(self, event: CommandEvent) -> None:
@@ -106,8 +109,13 @@ class Metrics(Observer):
         self.count(event, event.outcome.value)
 
     def count(self, event: CommandEvent, outcome: str) -> None:
-        self.commands.labels(event.command, event.platform, outcome).inc()
-        self.command_seconds.labels(event.command, event.platform).observe(event.seconds)
+        key = (event.command, event.platform, outcome)
+        series = self._answered.get(key)
+        if series is None:  # labels() validates and locks on every call: look each series up once
+            series = self._answered[key] = (self.commands.labels(*key),
+                                            self.command_seconds.labels(event.command, event.platform))
+        series[0].inc()
+        series[1].observe(event.seconds)
 
     def daily_post(self, event: PostEvent) -> None:
         self.daily_posts.labels(event.platform, event.outcome).inc()

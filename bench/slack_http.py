@@ -5,10 +5,12 @@ handlers), the load generator and the fake Slack (auth.test, response_url) in th
 all on 127.0.0.1. The bare app acks and responds with one fixed card, so the ratio shows
 what the engine and the renderer cost on top of bolt. "bare" is served by `start_http`, like
 cytobot, so both pay for the request checks in front of bolt (size, charset, signature);
-"bolt" is the same bare app behind bolt's own aiohttp adapter, with nothing in front. Rounds
+"bolt" is the same bare app served by bolt's own aiohttp server (`AsyncSlackAppServer`, what
+`app.start()` runs), with nothing of ours in front: cytobot/bolt is issue 19's ratio. Rounds
 alternate between the apps so drift (CPU frequency, other load) hits all alike; the ratios
 are also given per round (their median is steadier on a noisy machine), and so is the server's
-CPU time per request. Goal (issue 10): cytobot reaches >= 0.95 of the bare app's throughput.
+CPU time per request. Goal (issues 10 and 19): cytobot reaches >= 0.95 of the bare app's and of
+bolt's own throughput.
 Bounded in requests and time.
 
     .venv/bin/python -m bench.slack_http [--workers 16] [--requests 40] [--rounds 5]
@@ -38,6 +40,7 @@ def _serve_both(api_url: str, conn: "mp.connection.Connection") -> None:
     """Child process: start cytobot's app and a bare app, report their ports, run until told."""
 
     async def main() -> None:
+        import gc
         import logging
 
         from slack_bolt.async_app import AsyncApp
@@ -61,10 +64,23 @@ def _serve_both(api_url: str, conn: "mp.connection.Connection") -> None:
         ours = build_app(engine, token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=api_url)
         servers = [await start_http(app, "127.0.0.1", 0, signing_secret=SIGNING_SECRET) for app in (ours, bare)]
         servers.append(await _plain_bolt_server(bare))
+        # As `cytobot run` does once its pack is loaded (adapters.reload.settle): what is alive now
+        # goes to the collector's permanent generation, so collections walk only what requests leave.
+        gc.collect()
+        gc.freeze()
+        collecting = [0.0, 0.0]  # seconds spent in the cyclic collector, start of the current one
+
+        def timed(phase: str, _info: dict) -> None:
+            if phase == "start":
+                collecting[1] = time.perf_counter()
+            else:
+                collecting[0] += time.perf_counter() - collecting[1]
+
+        gc.callbacks.append(timed)
         conn.send([s.port for s in servers])
         loop = asyncio.get_running_loop()
         while (await loop.run_in_executor(None, conn.recv)) == "cpu":
-            conn.send(time.process_time())  # CPU seconds this process (both servers) has used
+            conn.send((time.process_time(), collecting[0]))  # CPU and GC seconds this process has used
         for s in servers:
             await s.close()
 
@@ -72,20 +88,18 @@ def _serve_both(api_url: str, conn: "mp.connection.Connection") -> None:
 
 
 async def _plain_bolt_server(app):  # type: ignore[no-untyped-def]
-    """The bare app as bolt's own aiohttp adapter serves it: no checks in front of bolt."""
+    """The bare app as bolt itself serves it: `AsyncSlackAppServer` (slack_bolt's aiohttp server,
+    what `app.start()` runs), its own `web_app` and handler, with `web.run_app`'s defaults; only
+    the port is picked by us (0: any free one) instead of `run_app`, which would block."""
     from aiohttp import web
-    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+    from slack_bolt.app.async_server import AsyncSlackAppServer
 
     from adapters.slack.http import EVENTS_PATH, HttpServer
 
-    async def events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
-
-    web_app = web.Application()
-    web_app.router.add_post(EVENTS_PATH, events)
-    runner = web.AppRunner(web_app, handle_signals=False, access_log=None)
+    server = AsyncSlackAppServer(port=0, path=EVENTS_PATH, app=app, host="127.0.0.1")
+    runner = web.AppRunner(server.web_app, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, server.host, 0)
     await site.start()
     return HttpServer(runner, site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
 
@@ -97,6 +111,7 @@ class Stats:
     seconds: float = 0.0
     errors: int = 0
     cpu: float = 0.0  # server CPU seconds used during this app's rounds
+    gc: float = 0.0  # of which in the cyclic garbage collector
 
     def line(self, name: str) -> str:
         n = len(self.done)
@@ -159,18 +174,19 @@ async def run(workers: int, per_worker: int, rounds: int) -> None:
             raise RuntimeError("bot process did not start")
         ours_port, bare_port, bolt_port = ready
 
-        async def server_cpu() -> float:
+        async def server_cpu() -> tuple[float, float]:
             parent.send("cpu")
             return await asyncio.get_running_loop().run_in_executor(None, parent.recv)
 
         urls = {
             "bare": f"http://127.0.0.1:{bare_port}/slack/events",  # the same server stack as cytobot's
             "cytobot": f"http://127.0.0.1:{ours_port}/slack/events",
-            "bolt": f"http://127.0.0.1:{bolt_port}/slack/events",  # the bare app behind bolt's own adapter
+            "bolt": f"http://127.0.0.1:{bolt_port}/slack/events",  # the bare app behind AsyncSlackAppServer
         }
         stats = {name: Stats() for name in urls}
         ids = itertools.count()
         pairs: list[float] = []
+        cpu_rounds: dict[str, list[float]] = {name: [] for name in urls}
         plain: list[float] = []
         connector = aiohttp.TCPConnector(limit=workers * 2)
         async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=15)) as session:
@@ -181,15 +197,18 @@ async def run(workers: int, per_worker: int, rounds: int) -> None:
                 order = list(urls.items()) if number % 2 == 0 else list(reversed(urls.items()))
                 this = {name: Stats() for name in urls}
                 for name, url in order:
-                    before = await server_cpu()
+                    cpu_before, gc_before = await server_cpu()
                     await _round(url, fake, session, workers, per_worker, ids, this[name])
-                    this[name].cpu = await server_cpu() - before
+                    cpu_after, gc_after = await server_cpu()
+                    this[name].cpu, this[name].gc = cpu_after - cpu_before, gc_after - gc_before
                 for name in urls:
                     stats[name].ack += this[name].ack
                     stats[name].done += this[name].done
                     stats[name].seconds += this[name].seconds
                     stats[name].errors += this[name].errors
                     stats[name].cpu += this[name].cpu
+                    stats[name].gc += this[name].gc
+                    cpu_rounds[name].append(this[name].cpu / len(this[name].done) if this[name].done else float("nan"))
                 if this["bare"].rate() and this["bolt"].rate():
                     pairs.append(this["cytobot"].rate() / this["bare"].rate())
                     plain.append(this["cytobot"].rate() / this["bolt"].rate())
@@ -201,6 +220,11 @@ async def run(workers: int, per_worker: int, rounds: int) -> None:
         print(f"server CPU per request: bare {per['bare']:.0f} us, bolt {per['bolt']:.0f} us, cytobot {per['cytobot']:.0f} us "
               f"(bare/cytobot {per['bare'] / per['cytobot']:.2f}, bolt/cytobot {per['bolt'] / per['cytobot']:.2f}: "
               "the throughput ratios a CPU-bound server would reach)")
+        gcs = {name: 1e6 * s.gc / len(s.done) if s.done else float("nan") for name, s in stats.items()}
+        print(f"  of which garbage collection: bare {gcs['bare']:.0f} us, bolt {gcs['bolt']:.0f} us, cytobot {gcs['cytobot']:.0f} us")
+        per_round = [b / c for b, c in zip(cpu_rounds["bolt"], cpu_rounds["cytobot"])]
+        print(f"bolt/cytobot CPU per request, per round: {' '.join(f'{r:.2f}' for r in per_round)}; "
+              f"median {statistics.median(per_round):.2f}")
         print(f"cytobot/bare per round: {' '.join(f'{r:.2f}' for r in pairs)}; median {statistics.median(pairs):.2f}")
         print(f"cytobot/bolt per round: {' '.join(f'{r:.2f}' for r in plain)}; median {statistics.median(plain):.2f}")
         bolt_ratio = stats["cytobot"].rate() / stats["bolt"].rate() if stats["bolt"].rate() else float("nan")

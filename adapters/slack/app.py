@@ -128,6 +128,11 @@ def build_app(
     `bot.daily.seen.DatabaseSeen`, shared by the replicas; see events.py)."""
     roles = roles or Roles()
     bolt_log = logging.getLogger("cytobot.slack.bolt")
+    if bolt_log.level == logging.NOTSET:
+        # bolt builds a debug line per middleware and listener on every request whenever this
+        # logger's *own* level is NOTSET (it tests `.level <= DEBUG`, not the effective level):
+        # start at the floor `adapters.logs` gives it, so that costs nothing unless asked for.
+        bolt_log.setLevel(logging.WARNING)
     if not any(isinstance(f, _UnusedTokenWarning) for f in bolt_log.filters):
         bolt_log.addFilter(_UnusedTokenWarning())
     app = AsyncApp(
