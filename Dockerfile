@@ -2,17 +2,19 @@
 # and one HTTP server on CYTOBOT_HTTP_PORT (default 8080): /healthz, /readyz, /metrics and, in
 # Slack HTTP mode, /slack/events.
 #   docker build -t cytobot .        (or docker-compose, see docker-compose.yml and the README)
-# Linted in CI by hadolint (.ci/run).
+# Linted in CI by hadolint, built and run by .ci/container-test (.ci/run).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# --- build: a virtual environment from the hash-pinned lock file, nothing else ------------
+# --- build: a virtual environment from the hash-pinned runtime lock, nothing else ---------
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY requirements.lock /tmp/requirements.lock
-# --require-hashes: every package pinned by version and SHA-256, or pip refuses to install.
+# The runtime lock: what `cytobot run` needs, at the development lock's versions, without the
+# dev extras (test tools stay out of production). --require-hashes: every package pinned by
+# version and SHA-256, or pip refuses to install.
+COPY requirements-runtime.lock /tmp/requirements-runtime.lock
 RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install --no-cache-dir --require-hashes -r /tmp/requirements.lock
+ && /opt/venv/bin/pip install --no-cache-dir --require-hashes -r /tmp/requirements-runtime.lock
 
 # --- runtime: the environment, the code, the bundled pack; runs as an unprivileged user ---
 FROM ${PYTHON_IMAGE} AS runtime
