@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = {"core", "questions", "slack_http", "discord_interactions", "daily_fanout", "daily_scheduler", "run_load"}
+BENCHMARKS = {"core", "questions", "slack_http", "discord_interactions", "daily_fanout", "daily_scheduler", "run_load",
+              "studio_reload", "big_pack"}
 
 
 def bench(*args: str) -> subprocess.CompletedProcess[str]:

@@ -102,9 +102,9 @@ async def test_readyz_is_503_with_the_reason_while_an_adapter_is_not_connected(f
     bot = await start(env)
     await bot.wait_until("/healthz")
     await slack.wait_for(lambda f: f.api_calls("auth.test"), timeout=20)
-    for _ in range(100):  # Slack is verified: only Discord is left as a reason
-        status, reasons = await bot.get("/readyz")
-        if "slack" not in reasons:
+    for _ in range(100):  # Slack is verified and daily facts (started after the platforms) reached
+        status, reasons = await bot.get("/readyz")  # their local database: only Discord is left
+        if "slack" not in reasons and "daily facts" not in reasons:
             break
         await asyncio.sleep(0.05)
     assert status == 503
@@ -212,7 +212,11 @@ async def test_slack_log_level_option_is_obeyed(fakes, start) -> None:
         bot = await start(platform_env(slack, None), args=("slack", "--http", "--host", "127.0.0.1", "--port", "0",
                                                           "--log-level", level))
         calls = len(slack.api_calls("auth.test")) + 1
-        await slack.wait_for(lambda f: len(f.api_calls("auth.test")) >= calls, timeout=20)
+        try:
+            await slack.wait_for(lambda f: len(f.api_calls("auth.test")) >= calls, timeout=20)
+        except TimeoutError:  # say why: a process that exited, or one still starting
+            raise AssertionError(f"no auth.test from `cytobot slack --log-level {level}` in 20 s "
+                                 f"(exit code {bot.proc.returncode}):\n{bot.output}") from None
         if level == "INFO":
             await bot.wait_output("bot token verified")
         else:
