@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = {"core", "questions", "slack_http", "discord_interactions", "daily_fanout", "daily_scheduler", "run_load",
+BENCHMARKS = {"core", "questions", "slack_http", "discord_interactions", "daily_fanout", "daily_scheduler", "run_load", "pack_memory",
               "studio_reload", "big_pack"}
 
 
