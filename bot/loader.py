@@ -24,6 +24,7 @@ from .normalize import normalize
 from .reading import Budget, PackProblem, Path_, pack_files, parse_bytes, read_bytes
 from .reading import PackFileText as _File
 from .reading import type_name as _type_name
+from .pack_state import FileState, FreshFile, StoredFile, resolved
 from .schema import Comparison, Fact, PackFile, PackInfo, Scale, Source, Synonym, Topic
 
 __all__ = ["Pack", "PackError", "PackProblem", "bundled_content_dir", "content_dir_from_env", "load_pack"]
@@ -58,94 +59,6 @@ class Pack:
     synonyms: tuple[Synonym, ...] = ()
     # What a later load of the same directory may reuse, file by file (see FileState).
     states: Mapping[str, FileState] = field(default_factory=dict, compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class FileState:
-    """One file as the loader validated it, kept with the pack so that a reload re-reads only
-    the files whose bytes changed: the SHA-256 and size of those bytes, what they count
-    against the pack's limits, the validated model (whose topics etc. *are* the pack's, not a
-    copy), and the in-text citations with where they stand. No raw data and no line table is
-    kept: when a cross-file problem needs a line in an unchanged file, that file is read again."""
-
-    digest: bytes
-    size: int
-    nodes: int
-    model: PackFile
-    cited: tuple[tuple[str, Path_], ...]
-
-
-class _Line:
-    """The line of `path` in a file that was not parsed this time, found only if a problem
-    needs it (a clash with an alias in an unchanged file, a dangling citation in one)."""
-
-    __slots__ = ("file", "path")
-
-    def __init__(self, file: _FreshFile | _StoredFile, path: Path_):
-        self.file, self.path = file, path
-
-    def resolve(self) -> int | None:
-        return self.file.parsed_line(self.path)
-
-    def __bool__(self) -> bool:
-        return self.resolve() is not None
-
-    def __str__(self) -> str:
-        return str(self.resolve())
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self), spec)
-
-
-class _FreshFile:
-    """A file parsed by this load, as the cross-file checks see it: lines are looked up only
-    when a problem is reported (the line table is built on demand, see PackFileText)."""
-
-    def __init__(self, text: _File):
-        self.text, self.name, self.data = text, text.name, text.data
-
-    def line(self, path: Path_) -> _Line:
-        return _Line(self, path)
-
-    def parsed_line(self, path: Path_) -> int | None:
-        return self.text.line(path)
-
-
-class _StoredFile:
-    """An unchanged file in a reload: its name and model, and its text read again on demand."""
-
-    def __init__(self, path: Path, name: str, state: FileState):
-        self.path, self.name, self.state = path, name, state
-        self._text: _File | None = None
-        self._read = False
-
-    def line(self, path: Path_) -> _Line:
-        return _Line(self, path)
-
-    def parsed_line(self, path: Path_) -> int | None:
-        text = self._parsed()
-        return text.line(path) if text is not None else None
-
-    @property
-    def data(self) -> Any:
-        text = self._parsed()
-        return text.data if text is not None else {}
-
-    def _parsed(self) -> _File | None:
-        if not self._read:
-            self._read = True
-            try:
-                raw = self.path.read_bytes()
-            except OSError:
-                return None
-            if hashlib.sha256(raw).digest() == self.state.digest:  # else it changed since: no line
-                self._text = parse_bytes(raw, self.name, [], Budget())
-        return self._text
-
-
-def _resolved(problem: PackProblem) -> PackProblem:
-    line = problem.line
-    return PackProblem(problem.file, line.resolve(), problem.message) if isinstance(line, _Line) else problem
 
 
 def bundled_content_dir() -> Path:
@@ -265,7 +178,7 @@ def load_pack(directory: str | os.PathLike[str], previous: Pack | None = None) -
         raise PackError([PackProblem(str(root), None, "no .yaml files found: a pack needs at least pack.yaml")])
 
     known = previous.states if previous is not None else {}
-    parsed: list[tuple[_FreshFile | _StoredFile, PackFile]] = []
+    parsed: list[tuple[FreshFile | StoredFile, PackFile]] = []
     states: dict[str, FileState] = {}
     budget = Budget()
     for path, name in files:
@@ -276,7 +189,7 @@ def load_pack(directory: str | os.PathLike[str], previous: Pack | None = None) -
         state = known.get(name)
         if state is not None and state.digest == digest and state.size == len(raw):
             budget.nodes = max(0, budget.nodes - state.nodes)
-            parsed.append((_StoredFile(path, name, state), state.model))
+            parsed.append((StoredFile(path, name, state), state.model))
             states[name] = state
             continue
         nodes_before = budget.nodes
@@ -291,17 +204,17 @@ def load_pack(directory: str | os.PathLike[str], previous: Pack | None = None) -
                 if not _echo_of_item_error(err, errors):
                     problems.append(PackProblem(name, f.line(tuple(err["loc"])), _describe(err, f.data)))
             continue
-        parsed.append((_FreshFile(f), model))
+        parsed.append((FreshFile(f), model))
         states[name] = FileState(digest, len(raw), nodes_before - budget.nodes, model,
                                  tuple((key, at) for key, _, at in _text_refs(f)))
 
     if problems:
         # Cross-file checks would only repeat these (a rejected sources.yaml leaves every citation dangling).
         problems.append(PackProblem(str(root), None, "cross-file checks (ids, aliases, references) run once every file above is valid"))
-        raise PackError([_resolved(p) for p in problems])
+        raise PackError([resolved(p) for p in problems])
     pack = _check_whole(root, parsed, problems, states)
     if problems:
-        raise PackError([_resolved(p) for p in problems])
+        raise PackError([resolved(p) for p in problems])
     assert pack is not None
     return pack
 
@@ -331,7 +244,7 @@ class _Registry:
         self.seen[key] = (file, line, owner, ident)
 
 
-def _check_whole(root: Path, parsed: list[tuple[_FreshFile | _StoredFile, PackFile]], problems: list[PackProblem],
+def _check_whole(root: Path, parsed: list[tuple[FreshFile | StoredFile, PackFile]], problems: list[PackProblem],
                  states: Mapping[str, FileState]) -> Pack | None:
     info: PackInfo | None = None
     info_at = ""
@@ -343,7 +256,7 @@ def _check_whole(root: Path, parsed: list[tuple[_FreshFile | _StoredFile, PackFi
     scales: list[Scale] = []
     refs: list[tuple[str, str, int | None, str]] = []  # (source id, file, line, who)
     topic_refs: list[tuple[str, str, int | None, str]] = []
-    cited_in_text: list[tuple[str, _FreshFile | _StoredFile, Path_]] = []
+    cited_in_text: list[tuple[str, FreshFile | StoredFile, Path_]] = []
 
     source_ids = _Registry("source id", problems)
     names = _Registry("name", problems)  # ids and aliases of topics and comparisons share one namespace
