@@ -206,8 +206,12 @@ def test_a_hostile_title_shows_as_text_and_runs_no_script(browser, tmp_path: Pat
         page.goto(studio.url + "#card/topic%20alpha%20symptoms")
         page.wait_for_selector("#slack-view .sk-header")
         page.goto(studio.url + "#card/topic%20alpha")
-        page.wait_for_function("() => document.querySelector('#card-title')?.textContent.includes('<img')")
+        # Wait for this card's own title: the section card shown before also holds the '<img' text
+        # (as "<img ...>: Symptoms"), so a looser wait could read it before the page redraws.
+        page.wait_for_function("(t) => document.querySelector('#card-title')?.textContent.trim() === t", arg=HOSTILE_TITLE)
         assert page.inner_text("#card-title") == HOSTILE_TITLE
+        page.wait_for_function("(t) => document.querySelector('#slack-view .sk-header')?.textContent.trim() === t",
+                               arg=HOSTILE_TITLE)
         assert page.inner_text("#slack-view .sk-header") == HOSTILE_TITLE
         page.goto(studio.url + "#ask/" + "what%20is%20alpha")
         page.wait_for_selector("#why")
