@@ -267,6 +267,14 @@ class Studio:
         app.on_shutdown.append(self._close_streams)
         return app
 
+    async def stop_following(self) -> None:
+        """Stop watching the pack: the polling task, then the reloader (any reload in flight)."""
+        task = getattr(self.reloader, "task", None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await self.reloader.close()
+
     def allow(self, host: str, port: int) -> None:
         """Answer requests naming this address (and, on loopback, its other loopback names). On a
         wildcard address (0.0.0.0, ::) any name is accepted: the author chose to expose it."""
@@ -315,11 +323,7 @@ async def serve(studio: Studio, host: str, port: int, *, ready=None) -> None:
     try:
         await stop.wait()
     finally:
-        task = getattr(studio.reloader, "task", None)
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        await studio.reloader.close()
+        await studio.stop_following()
         await runner.cleanup()
 
 

@@ -75,11 +75,7 @@ async def serve_in_process(directory: Path, questions_file: Path | None = None) 
     try:
         yield Served(studio, client, directory)
     finally:
-        task = getattr(studio.reloader, "task", None)
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        await studio.reloader.close()
+        await studio.stop_following()
         await client.close()
 
 
